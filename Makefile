@@ -1,0 +1,57 @@
+# Quickstart: `make run` executes the whole series, `make test` runs the unit tests and nbval.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+EXTRAS ?= dev
+STAMP  := $(VENV)/.installed-$(EXTRAS)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
+
+.PHONY: venv run test unit nbval lab lint format outputs bench clean help
+
+help:
+	@echo "make run      execute every notebook headless (profile: \$$AELIB_PROFILE, default full)"
+	@echo "make test     unit tests + strict nbval over every notebook (profile quick)"
+	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make lint     ruff over the package, tests and notebooks"
+	@echo "make outputs  re-execute the notebooks in place with the full profile (committed outputs)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/aelib run $(if $(AELIB_PROFILE),--profile $(AELIB_PROFILE),)
+
+test: $(STAMP)
+	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results MPLBACKEND=Agg \
+		$(BIN)/python -m pytest tests $(NBVAL) $(NOTEBOOKS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+nbval: $(STAMP)
+	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results MPLBACKEND=Agg \
+		$(BIN)/python -m pytest $(NBVAL) $(NOTEBOOKS)
+
+lab:
+	$(MAKE) venv EXTRAS=dev,lab
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(BIN)/ruff check aelib tests notebooks
+	$(BIN)/ruff format --check aelib tests notebooks
+
+format: $(STAMP)
+	$(BIN)/ruff format aelib tests notebooks
+	$(BIN)/ruff check --fix aelib tests notebooks
+
+outputs: $(STAMP)
+	$(BIN)/aelib run --profile full --inplace
+
+clean:
+	rm -rf .test-results .pytest_cache build *.egg-info

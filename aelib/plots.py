@@ -1,0 +1,158 @@
+"""Figures used across the notebooks. Each returns the matplotlib Figure it drew."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _as_image(img: np.ndarray) -> tuple[np.ndarray, str | None]:
+    img = np.asarray(img)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        return img[..., 0], "gray"
+    if img.ndim == 2:
+        return img, "gray"
+    if img.ndim == 3 and img.shape[-1] == 3:
+        return np.clip(img, 0, 1), None
+    raise ValueError(f"cannot show an image of shape {img.shape}: expected (h, w), (h, w, 1) or (h, w, 3)")
+
+
+def image_grid(images, titles: Sequence[str] | None = None, ncols: int = 10, title: str | None = None,
+               size: float = 1.1):
+    """Show images in a grid, ``ncols`` per row, with optional per-image titles."""
+    plt = _plt()
+    images = np.asarray(images)
+    n = len(images)
+    if n == 0:
+        raise ValueError("image_grid(): no images to show")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"image_grid(): {n} images but {len(titles)} titles")
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            img, cmap = _as_image(images[i])
+            ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def compare_rows(rows: Mapping[str, np.ndarray], n: int = 10, title: str | None = None, size: float = 1.0,
+                 annotations: Mapping[str, Sequence[str]] | None = None):
+    """One row per entry of ``rows`` (label -> images), the same ``n`` examples in each column.
+
+    Typical use: ``{"original": x, "PCA": x_pca, "autoencoder": x_ae}``.
+    """
+    plt = _plt()
+    if not rows:
+        raise ValueError("compare_rows(): no rows given")
+    lengths = {label: len(imgs) for label, imgs in rows.items()}
+    if min(lengths.values()) < n:
+        raise ValueError(f"compare_rows(): need {n} images per row, got {lengths}")
+    fig, axes = plt.subplots(len(rows), n, figsize=(size * n + 1.2, size * len(rows) + (0.4 if title else 0)),
+                             squeeze=False)
+    for r, (label, imgs) in enumerate(rows.items()):
+        for c in range(n):
+            ax = axes[r, c]
+            img, cmap = _as_image(imgs[c])
+            ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if annotations and label in annotations:
+                ax.set_title(annotations[label][c], fontsize=7)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def curves(x, ys: Mapping[str, Sequence[float]], xlabel: str, ylabel: str, title: str,
+           logx: bool = False, logy: bool = False, markers: bool = True, ax=None):
+    """Line plot of several named series against a shared x."""
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+    else:
+        fig = ax.figure
+    for label, y in ys.items():
+        if len(y) != len(x):
+            raise ValueError(f"curves(): series {label!r} has {len(y)} points, x has {len(x)}")
+        ax.plot(x, y, marker="o" if markers else None, ms=4, label=label)
+    if logx:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([str(v) for v in x])
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def history(hist, title: str = "training curve", keys: Sequence[str] = ("loss", "val_loss"), ax=None,
+            logy: bool = True):
+    """Loss per epoch from a Keras ``History`` (or its ``.history`` dict)."""
+    plt = _plt()
+    h = getattr(hist, "history", hist)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+    else:
+        fig = ax.figure
+    for k in keys:
+        if k in h:
+            ax.plot(np.arange(1, len(h[k]) + 1), h[k], label=k)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def scatter2d(z, labels, class_names: Sequence[str] | None = None, title: str = "2-D codes", ax=None,
+              s: float = 3.0, alpha: float = 0.6):
+    """Scatter of 2-D codes ``z`` (n, 2) coloured by integer ``labels`` (n,)."""
+    plt = _plt()
+    z = np.asarray(z)
+    labels = np.asarray(labels)
+    if z.ndim != 2 or z.shape[1] != 2:
+        raise ValueError(f"scatter2d(): z must have shape (n, 2), got {z.shape}")
+    if len(labels) != len(z):
+        raise ValueError(f"scatter2d(): {len(z)} points but {len(labels)} labels")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("tab10")
+    for c in np.unique(labels):
+        m = labels == c
+        name = class_names[int(c)] if class_names is not None else str(c)
+        ax.scatter(z[m, 0], z[m, 1], s=s, alpha=alpha, color=cmap(int(c) % 10), label=name)
+    ax.set_title(title)
+    ax.set_xlabel("code 1")
+    ax.set_ylabel("code 2")
+    ax.legend(markerscale=3, fontsize=7, loc="best", framealpha=0.8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,92 @@
+"""Run profiles: how much data and training each notebook uses.
+
+A profile is data, not code paths: notebooks read ``P.epochs`` or ``P.n_train`` and never branch on
+the profile's name. ``full`` is the real lesson (the default, and what the committed outputs show);
+``quick`` is the smoke run that CI executes, small enough for a minute per notebook on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+ENV_VAR = "AELIB_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes and budgets shared by every notebook.
+
+    Attributes:
+        name: ``"full"`` or ``"quick"``.
+        n_train: training images per model (``None``: the whole training split).
+        n_test: held-out images used for every reported number (``None``: the whole test split).
+        epochs: epochs for a notebook's main model.
+        sweep_epochs: epochs for each model inside a sweep (code sizes, methods, betas, classes).
+        sweep_n_train: training images per model inside a sweep (``None``: as ``n_train``).
+        batch_size: mini-batch size for training.
+        code_sizes: the code (latent) sizes a sweep visits.
+        n_classes: how many classes a one-class-per-class table covers.
+        iw_samples: importance samples for a VAE's likelihood estimate.
+        dpi: resolution of inline figures.
+    """
+
+    name: str
+    n_train: int | None
+    n_test: int | None
+    epochs: int
+    sweep_epochs: int
+    sweep_n_train: int | None
+    batch_size: int
+    code_sizes: tuple[int, ...]
+    n_classes: int
+    iw_samples: int
+    dpi: int = 72
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "full": Profile(
+        name="full",
+        n_train=None,
+        n_test=None,
+        epochs=20,
+        sweep_epochs=10,
+        sweep_n_train=20_000,
+        batch_size=256,
+        code_sizes=(2, 4, 8, 16, 32, 64),
+        n_classes=10,
+        iw_samples=200,
+    ),
+    "quick": Profile(
+        name="quick",
+        n_train=3_000,
+        n_test=1_000,
+        epochs=8,
+        sweep_epochs=5,
+        sweep_n_train=2_000,
+        batch_size=128,
+        code_sizes=(2, 8, 32),
+        n_classes=3,
+        iw_samples=20,
+    ),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the profile called ``name``, or the one named by ``$AELIB_PROFILE`` (default ``full``).
+
+    Raises:
+        ValueError: the name is not one of ``PROFILES``; the message lists the valid names.
+    """
+    if name is None:
+        name = os.environ.get(ENV_VAR, "").strip() or "full"
+    key = name.strip().lower()
+    if key not in PROFILES:
+        valid = ", ".join(sorted(PROFILES))
+        source = f"${ENV_VAR}" if name == os.environ.get(ENV_VAR) else "profile"
+        raise ValueError(f"unknown {source} {name!r}: expected one of {valid}")
+    return PROFILES[key]

@@ -1,0 +1,86 @@
+"""Notebook start-up: quiet logs, reproducible seeds, the run profile."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import warnings
+
+import numpy as np
+
+from .profiles import Profile, get_profile
+
+_state: dict = {"notebook": None, "profile": None, "seed": None}
+
+
+def _quiet_tensorflow() -> None:
+    # Must be set before TensorFlow is imported to silence its C++ start-up messages.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*np.object.*")
+
+
+def setup(notebook: str | None = None, seed: int = 42, profile: str | None = None) -> Profile:
+    """Prepare a notebook or script run and return its :class:`~aelib.profiles.Profile`.
+
+    Args:
+        notebook: the notebook's name (``"01_autoencoder_vs_pca"``), used by :func:`aelib.record`.
+        seed: seeds Python's ``random``, NumPy and Keras (and through Keras, TensorFlow).
+        profile: a profile name; default ``$AELIB_PROFILE`` or ``"full"``.
+
+    Raises:
+        ValueError: unknown profile name (the message lists the valid ones).
+    """
+    prof = get_profile(profile)
+    _quiet_tensorflow()
+    random.seed(seed)
+    np.random.seed(seed)
+    import keras  # imported here so that `import aelib` stays light
+
+    keras.utils.set_random_seed(seed)
+    try:
+        import tensorflow as tf
+
+        tf.get_logger().setLevel(logging.ERROR)
+    except ImportError:  # pragma: no cover - another Keras backend
+        pass
+    try:
+        import matplotlib
+
+        matplotlib.rcParams["figure.dpi"] = prof.dpi
+        matplotlib.rcParams["savefig.dpi"] = prof.dpi
+        matplotlib.rcParams["figure.max_open_warning"] = 0
+    except ImportError:  # pragma: no cover
+        pass
+    _state.update(notebook=notebook or os.environ.get("AELIB_NOTEBOOK"), profile=prof, seed=seed)
+    print(describe(prof))
+    return prof
+
+
+def describe(prof: Profile | None = None) -> str:
+    """One line naming the profile, the library versions and the compute device."""
+    prof = prof or get_profile()
+    import keras
+
+    parts = [f"profile={prof.name}", f"keras={keras.__version__}"]
+    try:
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        parts.append(f"tensorflow={tf.__version__}")
+        parts.append(f"device={'GPU x%d' % len(gpus) if gpus else 'CPU'}")
+    except ImportError:  # pragma: no cover
+        parts.append(f"backend={keras.backend.backend()}")
+    return "aelib ready: " + ", ".join(parts)
+
+
+def current_notebook() -> str | None:
+    """The notebook name given to :func:`setup`, or ``$AELIB_NOTEBOOK``."""
+    return _state["notebook"] or os.environ.get("AELIB_NOTEBOOK")
+
+
+def current_profile() -> Profile:
+    return _state["profile"] or get_profile()

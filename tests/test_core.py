@@ -1,0 +1,117 @@
+"""Profiles, setup, claims, records and metrics."""
+
+import json
+
+import numpy as np
+import pytest
+
+import aelib
+from aelib import metrics, profiles, results, runtime
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.delenv("AELIB_PROFILE", raising=False)
+    assert profiles.get_profile().name == "full"
+    monkeypatch.setenv("AELIB_PROFILE", "quick")
+    assert profiles.get_profile().name == "quick"
+    monkeypatch.setenv("AELIB_PROFILE", "fast")
+    with pytest.raises(ValueError, match=r"unknown \$AELIB_PROFILE 'fast': expected one of full, quick"):
+        profiles.get_profile()
+
+
+def test_quick_is_smaller_than_full():
+    q, f = profiles.PROFILES["quick"], profiles.PROFILES["full"]
+    assert q.epochs <= f.epochs and q.sweep_epochs <= f.sweep_epochs
+    assert q.n_train is not None and (f.n_train is None or q.n_train < f.n_train)
+    assert set(q.code_sizes) <= set(f.code_sizes)
+
+
+def test_setup_seeds_and_returns_profile(monkeypatch, capsys):
+    monkeypatch.setenv("AELIB_PROFILE", "quick")
+    p = aelib.setup("nb_test", seed=7)
+    assert p.name == "quick"
+    assert "profile=quick" in capsys.readouterr().out
+    a = np.random.rand(3)
+    aelib.setup("nb_test", seed=7)
+    np.testing.assert_array_equal(a, np.random.rand(3))
+    assert runtime.current_notebook() == "nb_test"
+
+
+def test_setup_rejects_unknown_profile():
+    with pytest.raises(ValueError, match="unknown profile 'huge'"):
+        aelib.setup(profile="huge")
+
+
+def test_check_prints_one_line_and_raises_with_numbers(capsys):
+    assert aelib.check("two is more than one", 2 > 1, a=2, b=1)
+    assert capsys.readouterr().out == "CHECK passed: two is more than one\n"
+    with pytest.raises(aelib.ClaimFailed, match=r"claim does not hold: PCA wins \(ae=0.02, pca=0.01\)"):
+        aelib.check("PCA wins", np.float64(0.02) < 0.01, ae=0.02, pca=0.01)
+    with pytest.raises(TypeError, match="single truth value"):
+        aelib.check("arrays are ambiguous", np.array([True, False]))
+    with pytest.raises(ValueError, match="non-empty"):
+        aelib.check("", True)
+
+
+def test_record_writes_json(tmp_path, monkeypatch):
+    monkeypatch.setenv("AELIB_RESULTS_DIR", str(tmp_path))
+    monkeypatch.setenv("AELIB_PROFILE", "quick")
+    aelib.setup("nb_rec")
+    path = aelib.record(mse=np.float32(0.5), per_code={2: 0.1, 4: np.float64(0.05)}, arr=np.arange(3))
+    payload = json.loads(path.read_text())
+    assert path == tmp_path / "nb_rec.json"
+    assert payload["notebook"] == "nb_rec" and payload["profile"] == "quick"
+    assert payload["metrics"] == {"mse": 0.5, "per_code": {"2": 0.1, "4": 0.05}, "arr": [0, 1, 2]}
+    assert results.load_results(tmp_path)["nb_rec"]["metrics"]["mse"] == 0.5
+    with pytest.raises(TypeError, match="cannot store a value of type object"):
+        aelib.record(thing=object())
+    with pytest.raises(ValueError, match="at least one metric"):
+        aelib.record()
+
+
+def test_metrics():
+    x = np.zeros((2, 2, 2, 1))
+    y = np.ones((2, 2, 2, 1)) * 0.5
+    np.testing.assert_allclose(metrics.per_sample_mse(x, y), [0.25, 0.25])
+    assert metrics.mse(x, y) == pytest.approx(0.25)
+    assert metrics.sse_per_image(x, y) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"shape \(2, 2, 2, 1\) but x_hat has shape \(2, 4\)"):
+        metrics.mse(x, y.reshape(2, 4))
+
+
+def test_principal_angles():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(10, 3))
+    mix = rng.normal(size=(3, 3))
+    np.testing.assert_allclose(metrics.principal_angles(a, a @ mix), 0, atol=1e-5)
+    e = np.eye(4)
+    ang = metrics.principal_angles(e[:, :2], e[:, [0, 2]])
+    np.testing.assert_allclose(ang, [0, 90], atol=1e-6)
+    with pytest.raises(ValueError, match="need"):
+        metrics.principal_angles(a, np.ones((5, 2)))
+
+
+def test_import_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, aelib; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False False"
+
+
+def test_psnr_and_ssim():
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 16, 16, 1))
+    noisy = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
+    p = metrics.psnr(x, noisy)
+    assert p.shape == (4,)
+    np.testing.assert_allclose(p, 10 * np.log10(1 / metrics.per_sample_mse(x, noisy)))
+    assert metrics.mean_psnr(x, x) == 100.0
+    s_same = metrics.ssim(x, x)
+    np.testing.assert_allclose(s_same, 1.0, atol=1e-9)
+    s_noisy = metrics.ssim(x, noisy)
+    s_noisier = metrics.ssim(x, np.clip(x + rng.normal(0, 0.3, x.shape), 0, 1))
+    assert np.all(s_noisy < 1) and np.all(s_noisier < s_noisy)
+    # SSIM ignores a constant shift far less than MSE does: it is not a function of MSE alone.
+    assert metrics.ssim(x[..., 0], noisy[..., 0]).shape == (4,)
