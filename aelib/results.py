@@ -80,7 +80,7 @@ def load_results(directory: Path | str | None = None) -> dict[str, dict]:
     """Every ``*.json`` record in ``directory`` (default :func:`results_dir`), by notebook name."""
     folder = Path(directory) if directory else results_dir()
     found = {}
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob("[!_]*.json")):
         data = json.loads(path.read_text())
         found[data.get("notebook", path.stem)] = data
     return found

@@ -1,0 +1,79 @@
+"""The project's files agree with each other: environment.yml, pyproject.toml and the notebooks."""
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!\[ ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_matches_pyproject():
+    yaml = pytest.importorskip("yaml")
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge", "nodefaults"]
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "python=3.11" in conda
+    assert "-e .[dev]" in pip
+    listed = {_name(d) for d in conda + pip}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    missing = sorted({_name(r) for r in wanted} - listed)
+    assert not missing, f"environment.yml lacks {missing}"
+    for req in wanted:  # lower bounds only: no hard pins that break on Colab
+        assert "==" not in req and "<" not in req, req
+
+
+def test_notebooks_exist():
+    assert NOTEBOOKS, "no numbered notebooks found"
+    assert [p.name[:2] for p in NOTEBOOKS] == sorted({p.name[:2] for p in NOTEBOOKS}), "duplicate numbers"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_shape(path):
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    text = lambda c: "".join(c["source"])  # noqa: E731
+    markdown = "\n".join(text(c) for c in cells if c["cell_type"] == "markdown")
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert cells[0]["cell_type"] == "markdown" and text(cells[0]).startswith("# "), "no title"
+    badge = f"colab.research.google.com/github/autoencoders-course/autoencoders/blob/main/notebooks/{path.name}"
+    assert badge in markdown, "Colab badge missing or pointing at another file"
+    assert f'aelib.setup("{path.stem}"' in text(code[0]), "the first code cell must call aelib.setup with the notebook's name"
+    assert "google.colab" in text(code[0])
+    for heading in ("What you will learn", "Key takeaways", "Exercises"):
+        assert heading in markdown, f"no '{heading}' section"
+    sources = "\n".join(text(c) for c in code)
+    assert "aelib.check(" in sources and "aelib.record(" in sources
+    for c in code:
+        for line in text(c).splitlines():
+            assert not re.match(r"\s*#\s*NBVAL_\w+\s+\S", line), f"marker with trailing text: {line!r}"
+        if "aelib.check(" in text(c):
+            assert "NBVAL_IGNORE_OUTPUT" not in text(c), "claims must be compared by nbval, not ignored"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_committed_outputs(path):
+    """Outputs come from one full top-to-bottom run and keep the notebook light."""
+    assert path.stat().st_size < 2_000_000, f"{path.name} is {path.stat().st_size / 1e6:.1f} MB"
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    counts = [c["execution_count"] for c in code]
+    assert None not in counts, "cells without outputs: run `make outputs`"
+    assert counts == list(range(counts[0], counts[0] + len(counts))), "not run top to bottom"
+    for c in code:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], "a committed error"
+        for o in c["outputs"]:
+            assert "image/svg+xml" not in o.get("data", {}), "figures must be PNG"
+    claims = [o for c in code if "aelib.check(" in "".join(c["source"]) for o in c["outputs"]
+              if o.get("name") == "stdout"]
+    assert claims and all("CHECK passed:" in o["text"] if isinstance(o["text"], str) else
+                          "CHECK passed:" in "".join(o["text"]) for o in claims)
