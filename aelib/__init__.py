@@ -14,7 +14,16 @@ from .results import record
 from .runtime import setup
 
 __version__ = "0.1.0"
-__all__ = ["ClaimFailed", "PROFILES", "Profile", "check", "get_profile", "record", "setup", "__version__"]
+__all__ = [
+    "ClaimFailed",
+    "PROFILES",
+    "Profile",
+    "check",
+    "get_profile",
+    "record",
+    "setup",
+    "__version__",
+]
 
 
 def __getattr__(name: str):

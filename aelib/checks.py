@@ -35,7 +35,9 @@ def check(statement: str, ok, **numbers_) -> bool:
     try:
         verdict = bool(ok)
     except ValueError as err:  # e.g. an array with more than one element
-        raise TypeError(f"check({statement!r}): ok must be a single truth value, got {ok!r}") from err
+        raise TypeError(
+            f"check({statement!r}): ok must be a single truth value, got {ok!r}"
+        ) from err
     if not verdict:
         detail = ", ".join(f"{k}={_fmt(v)}" for k, v in numbers_.items())
         raise ClaimFailed(f"claim does not hold: {statement}" + (f" ({detail})" if detail else ""))

@@ -1,9 +1,9 @@
 """The ``aelib`` command: run the notebooks, inspect the data chain, print the environment.
 
-    aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace]
-    aelib data info
-    aelib data fetch NAME [NAME ...]
-    aelib info
+aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace]
+aelib data info
+aelib data fetch NAME [NAME ...]
+aelib info
 """
 
 from __future__ import annotations
@@ -55,8 +55,14 @@ class CellFailed(RuntimeError):
     pass
 
 
-def run_notebook(path: Path, profile: str, html_dir: Path | None = None, inplace: bool = False,
-                 timeout: int = 1800, progress: bool = True) -> float:
+def run_notebook(
+    path: Path,
+    profile: str,
+    html_dir: Path | None = None,
+    inplace: bool = False,
+    timeout: int = 1800,
+    progress: bool = True,
+) -> float:
     """Execute one notebook top to bottom in a fresh kernel; return the seconds it took.
 
     Raises:
@@ -80,19 +86,32 @@ def run_notebook(path: Path, profile: str, html_dir: Path | None = None, inplace
 
     os.environ["AELIB_PROFILE"] = profile
     os.environ["AELIB_NOTEBOOK"] = path.stem
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}},
-                            on_cell_executed=on_cell_executed)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+        on_cell_executed=on_cell_executed,
+    )
     start = time.perf_counter()
     try:
         client.execute()
     except CellExecutionError as err:
-        failing = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                        and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+        failing = next(
+            (
+                i
+                for i, c in enumerate(nb.cells)
+                if c.cell_type == "code"
+                and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+            ),
+            None,
+        )
         number = code_cells.index(failing) + 1 if failing is not None else "?"
         lines = [ln for ln in str(err).strip().splitlines() if ln.strip()]
-        raise CellFailed(f"{path.name}: code cell {number} of {len(code_cells)} failed: "
-                         f"{lines[-1] if lines else err}") from None
+        raise CellFailed(
+            f"{path.name}: code cell {number} of {len(code_cells)} failed: "
+            f"{lines[-1] if lines else err}"
+        ) from None
     finally:
         if bar is not None:
             bar.close()
@@ -138,14 +157,21 @@ def cmd_run(args) -> int:
     paths = _resolve(args.notebooks)
     profile = args.profile or os.environ.get("AELIB_PROFILE") or "full"
     if profile not in PROFILES:
-        raise SystemExit(f"aelib run: unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+        raise SystemExit(
+            f"aelib run: unknown profile {profile!r}: expected one of {', '.join(PROFILES)}"
+        )
     os.environ.setdefault("AELIB_RESULTS_DIR", str(results_dir().resolve()))
     print(f"running {len(paths)} notebook(s) with profile {profile!r}", flush=True)
     timings: dict[str, float] = {}
     for path in paths:
         try:
-            timings[path.stem] = run_notebook(path, profile, Path(args.html) if args.html else None,
-                                              inplace=args.inplace, progress=not args.no_progress)
+            timings[path.stem] = run_notebook(
+                path,
+                profile,
+                Path(args.html) if args.html else None,
+                inplace=args.inplace,
+                progress=not args.no_progress,
+            )
         except CellFailed as err:
             print(f"\nFAILED {err}", file=sys.stderr)
             return 1
@@ -212,7 +238,9 @@ def cmd_info(args) -> int:
     except ValueError as err:
         print(f"profile: {err}")
         return 1
-    print(f"profile: {prof.name} ({', '.join(f'{k}={v}' for k, v in prof.as_dict().items() if k != 'name')})")
+    print(
+        f"profile: {prof.name} ({', '.join(f'{k}={v}' for k, v in prof.as_dict().items() if k != 'name')})"
+    )
     for mod in ("numpy", "keras", "tensorflow", "sklearn", "matplotlib"):
         try:
             m = __import__(mod)
@@ -224,7 +252,9 @@ def cmd_info(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="aelib", description="Autoencoder notebook series helpers")
+    parser = argparse.ArgumentParser(
+        prog="aelib", description="Autoencoder notebook series helpers"
+    )
     parser.add_argument("--version", action="version", version=f"aelib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

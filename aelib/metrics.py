@@ -41,7 +41,9 @@ def principal_angles(a, b) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
-        raise ValueError(f"principal_angles(): need (d, k) and (d, m) matrices, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"principal_angles(): need (d, k) and (d, m) matrices, got {a.shape} and {b.shape}"
+        )
     qa, _ = np.linalg.qr(a)
     qb, _ = np.linalg.qr(b)
     cosines = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), -1.0, 1.0)

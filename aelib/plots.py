@@ -21,11 +21,18 @@ def _as_image(img: np.ndarray) -> tuple[np.ndarray, str | None]:
         return img, "gray"
     if img.ndim == 3 and img.shape[-1] == 3:
         return np.clip(img, 0, 1), None
-    raise ValueError(f"cannot show an image of shape {img.shape}: expected (h, w), (h, w, 1) or (h, w, 3)")
+    raise ValueError(
+        f"cannot show an image of shape {img.shape}: expected (h, w), (h, w, 1) or (h, w, 3)"
+    )
 
 
-def image_grid(images, titles: Sequence[str] | None = None, ncols: int = 10, title: str | None = None,
-               size: float = 1.1):
+def image_grid(
+    images,
+    titles: Sequence[str] | None = None,
+    ncols: int = 10,
+    title: str | None = None,
+    size: float = 1.1,
+):
     """Show images in a grid, ``ncols`` per row, with optional per-image titles."""
     plt = _plt()
     images = np.asarray(images)
@@ -36,8 +43,9 @@ def image_grid(images, titles: Sequence[str] | None = None, ncols: int = 10, tit
         raise ValueError(f"image_grid(): {n} images but {len(titles)} titles")
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -51,8 +59,13 @@ def image_grid(images, titles: Sequence[str] | None = None, ncols: int = 10, tit
     return fig
 
 
-def compare_rows(rows: Mapping[str, np.ndarray], n: int = 10, title: str | None = None, size: float = 1.0,
-                 annotations: Mapping[str, Sequence[str]] | None = None):
+def compare_rows(
+    rows: Mapping[str, np.ndarray],
+    n: int = 10,
+    title: str | None = None,
+    size: float = 1.0,
+    annotations: Mapping[str, Sequence[str]] | None = None,
+):
     """One row per entry of ``rows`` (label -> images), the same ``n`` examples in each column.
 
     Typical use: ``{"original": x, "PCA": x_pca, "autoencoder": x_ae}``.
@@ -63,8 +76,12 @@ def compare_rows(rows: Mapping[str, np.ndarray], n: int = 10, title: str | None 
     lengths = {label: len(imgs) for label, imgs in rows.items()}
     if min(lengths.values()) < n:
         raise ValueError(f"compare_rows(): need {n} images per row, got {lengths}")
-    fig, axes = plt.subplots(len(rows), n, figsize=(size * n + 1.2, size * len(rows) + (0.4 if title else 0)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows),
+        n,
+        figsize=(size * n + 1.2, size * len(rows) + (0.4 if title else 0)),
+        squeeze=False,
+    )
     for r, (label, imgs) in enumerate(rows.items()):
         for c in range(n):
             ax = axes[r, c]
@@ -81,8 +98,17 @@ def compare_rows(rows: Mapping[str, np.ndarray], n: int = 10, title: str | None 
     return fig
 
 
-def curves(x, ys: Mapping[str, Sequence[float]], xlabel: str, ylabel: str, title: str,
-           logx: bool = False, logy: bool = False, markers: bool = True, ax=None):
+def curves(
+    x,
+    ys: Mapping[str, Sequence[float]],
+    xlabel: str,
+    ylabel: str,
+    title: str,
+    logx: bool = False,
+    logy: bool = False,
+    markers: bool = True,
+    ax=None,
+):
     """Line plot of several named series against a shared x."""
     plt = _plt()
     if ax is None:
@@ -108,8 +134,13 @@ def curves(x, ys: Mapping[str, Sequence[float]], xlabel: str, ylabel: str, title
     return fig
 
 
-def history(hist, title: str = "training curve", keys: Sequence[str] = ("loss", "val_loss"), ax=None,
-            logy: bool = True):
+def history(
+    hist,
+    title: str = "training curve",
+    keys: Sequence[str] = ("loss", "val_loss"),
+    ax=None,
+    logy: bool = True,
+):
     """Loss per epoch from a Keras ``History`` (or its ``.history`` dict)."""
     plt = _plt()
     h = getattr(hist, "history", hist)
@@ -131,8 +162,15 @@ def history(hist, title: str = "training curve", keys: Sequence[str] = ("loss", 
     return fig
 
 
-def scatter2d(z, labels, class_names: Sequence[str] | None = None, title: str = "2-D codes", ax=None,
-              s: float = 3.0, alpha: float = 0.6):
+def scatter2d(
+    z,
+    labels,
+    class_names: Sequence[str] | None = None,
+    title: str = "2-D codes",
+    ax=None,
+    s: float = 3.0,
+    alpha: float = 0.6,
+):
     """Scatter of 2-D codes ``z`` (n, 2) coloured by integer ``labels`` (n,)."""
     plt = _plt()
     z = np.asarray(z)

@@ -71,7 +71,7 @@ def describe(prof: Profile | None = None) -> str:
 
         gpus = tf.config.list_physical_devices("GPU")
         parts.append(f"tensorflow={tf.__version__}")
-        parts.append(f"device={'GPU x%d' % len(gpus) if gpus else 'CPU'}")
+        parts.append(f"device={f'GPU x{len(gpus)}' if gpus else 'CPU'}")
     except ImportError:  # pragma: no cover
         parts.append(f"backend={keras.backend.backend()}")
     return "aelib ready: " + ", ".join(parts)

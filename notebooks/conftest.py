@@ -8,7 +8,9 @@ import nbval.plugin as _nbval
 
 
 def _without_stderr(outputs):
-    return [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    return [
+        o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+    ]
 
 
 _compare = _nbval.IPyNbCell.compare_outputs

@@ -8,7 +8,11 @@ from aelib import cli
 
 def _notebook(folder, name, cells):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     path = folder / f"{name}.ipynb"
     nbformat.write(nb, path)
@@ -25,11 +29,15 @@ def project(tmp_path, monkeypatch):
 
 
 def test_run_executes_records_and_tables(project, capsys):
-    _notebook(project / "notebooks", "01_demo", [
-        "import os, aelib\nP = aelib.setup('01_demo')",
-        "aelib.check('one plus one is two', 1 + 1 == 2)",
-        "aelib.record(answer=42.0, profile_name=os.environ['AELIB_PROFILE'])",
-    ])
+    _notebook(
+        project / "notebooks",
+        "01_demo",
+        [
+            "import os, aelib\nP = aelib.setup('01_demo')",
+            "aelib.check('one plus one is two', 1 + 1 == 2)",
+            "aelib.record(answer=42.0, profile_name=os.environ['AELIB_PROFILE'])",
+        ],
+    )
     assert cli.main(["run", "--profile", "quick", "--inplace", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "01_demo" in out and "answer=42" in out
@@ -42,7 +50,11 @@ def test_run_executes_records_and_tables(project, capsys):
 
 
 def test_run_stops_at_first_failing_cell(project, capsys):
-    _notebook(project / "notebooks", "02_broken", ["x = 1", "y = 2", "raise ValueError('bad data')", "z = 3"])
+    _notebook(
+        project / "notebooks",
+        "02_broken",
+        ["x = 1", "y = 2", "raise ValueError('bad data')", "z = 3"],
+    )
     assert cli.main(["run", "02", "--no-progress", "--profile", "quick"]) == 1
     err = capsys.readouterr().err
     assert "02_broken.ipynb: code cell 3 of 4 failed" in err and "bad data" in err

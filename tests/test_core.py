@@ -15,7 +15,9 @@ def test_profile_from_environment(monkeypatch):
     monkeypatch.setenv("AELIB_PROFILE", "quick")
     assert profiles.get_profile().name == "quick"
     monkeypatch.setenv("AELIB_PROFILE", "fast")
-    with pytest.raises(ValueError, match=r"unknown \$AELIB_PROFILE 'fast': expected one of full, quick"):
+    with pytest.raises(
+        ValueError, match=r"unknown \$AELIB_PROFILE 'fast': expected one of full, quick"
+    ):
         profiles.get_profile()
 
 
@@ -45,7 +47,9 @@ def test_setup_rejects_unknown_profile():
 def test_check_prints_one_line_and_raises_with_numbers(capsys):
     assert aelib.check("two is more than one", 2 > 1, a=2, b=1)
     assert capsys.readouterr().out == "CHECK passed: two is more than one\n"
-    with pytest.raises(aelib.ClaimFailed, match=r"claim does not hold: PCA wins \(ae=0.02, pca=0.01\)"):
+    with pytest.raises(
+        aelib.ClaimFailed, match=r"claim does not hold: PCA wins \(ae=0.02, pca=0.01\)"
+    ):
         aelib.check("PCA wins", np.float64(0.02) < 0.01, ae=0.02, pca=0.01)
     with pytest.raises(TypeError, match="single truth value"):
         aelib.check("arrays are ambiguous", np.array([True, False]))
@@ -57,7 +61,9 @@ def test_record_writes_json(tmp_path, monkeypatch):
     monkeypatch.setenv("AELIB_RESULTS_DIR", str(tmp_path))
     monkeypatch.setenv("AELIB_PROFILE", "quick")
     aelib.setup("nb_rec")
-    path = aelib.record(mse=np.float32(0.5), per_code={2: 0.1, 4: np.float64(0.05)}, arr=np.arange(3))
+    path = aelib.record(
+        mse=np.float32(0.5), per_code={2: 0.1, 4: np.float64(0.05)}, arr=np.arange(3)
+    )
     payload = json.loads(path.read_text())
     assert path == tmp_path / "nb_rec.json"
     assert payload["notebook"] == "nb_rec" and payload["profile"] == "quick"
@@ -96,7 +102,9 @@ def test_import_is_light():
     import sys
 
     code = "import sys, aelib; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False False"
 
 

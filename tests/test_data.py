@@ -39,10 +39,13 @@ def _write_fashion(folder: Path, arrays) -> list[data.FileSpec]:
 def _write_mnist(folder: Path, rng, n_train=9, n_test=4) -> list[data.FileSpec]:
     folder.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    np.savez(buf, x_train=rng.integers(0, 256, (n_train, 28, 28)).astype(np.uint8),
-             y_train=rng.integers(0, 10, n_train).astype(np.uint8),
-             x_test=rng.integers(0, 256, (n_test, 28, 28)).astype(np.uint8),
-             y_test=rng.integers(0, 10, n_test).astype(np.uint8))
+    np.savez(
+        buf,
+        x_train=rng.integers(0, 256, (n_train, 28, 28)).astype(np.uint8),
+        y_train=rng.integers(0, 10, n_train).astype(np.uint8),
+        x_test=rng.integers(0, 256, (n_test, 28, 28)).astype(np.uint8),
+        y_test=rng.integers(0, 10, n_test).astype(np.uint8),
+    )
     raw = buf.getvalue()
     (folder / "mnist.npz").write_bytes(raw)
     return [data.FileSpec("mnist.npz", hashlib.sha256(raw).hexdigest(), "file")]
@@ -64,9 +67,14 @@ def _use_specs(monkeypatch, key, specs):
     monkeypatch.setitem(data.FILES, key, specs)
 
 
-@pytest.mark.parametrize("where,kind", [("project/fashion-mnist", "data-dir"),
-                                        ("keras/datasets/fashion-mnist", "keras-cache"),
-                                        ("system", "system")])
+@pytest.mark.parametrize(
+    "where,kind",
+    [
+        ("project/fashion-mnist", "data-dir"),
+        ("keras/datasets/fashion-mnist", "keras-cache"),
+        ("system", "system"),
+    ],
+)
 def test_fashion_from_each_local_source(sandbox, monkeypatch, where, kind):
     rng = np.random.default_rng(0)
     arrays = _fake_fashion(rng)
@@ -134,7 +142,13 @@ def test_nothing_available_lists_every_place(sandbox, monkeypatch):
     with pytest.raises(data.DataUnavailable) as info:
         data.load("fashion_mnist")
     msg = str(info.value)
-    for place in ("data-dir:", "keras-cache:", "system:", "download:", "aelib data fetch fashion_mnist"):
+    for place in (
+        "data-dir:",
+        "keras-cache:",
+        "system:",
+        "download:",
+        "aelib data fetch fashion_mnist",
+    ):
         assert place in msg, msg
     assert str(sandbox / "system") in msg
 

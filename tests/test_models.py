@@ -5,7 +5,9 @@ keras = pytest.importorskip("keras")
 from aelib import models  # noqa: E402
 
 
-@pytest.mark.parametrize("builder", [models.dense_autoencoder, models.linear_autoencoder, models.conv_autoencoder])
+@pytest.mark.parametrize(
+    "builder", [models.dense_autoencoder, models.linear_autoencoder, models.conv_autoencoder]
+)
 @pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
 def test_shapes_and_halves(builder, shape):
     m = builder(shape, code_size=5)
@@ -27,7 +29,9 @@ def test_parameter_counts():
     assert conv.count_params() == enc + dec
 
 
-@pytest.mark.parametrize("down,up", [("pool", "nearest"), ("stride", "bilinear"), ("stride", "transpose")])
+@pytest.mark.parametrize(
+    "down,up", [("pool", "nearest"), ("stride", "bilinear"), ("stride", "transpose")]
+)
 def test_conv_variants_output_range(down, up):
     m = models.conv_autoencoder((28, 28, 1), 3, filters=(4, 8), downsampling=down, upsampling=up)
     y = np.asarray(m(np.ones((2, 28, 28, 1), np.float32)))
@@ -58,5 +62,7 @@ def test_training_lowers_loss_and_save_load_roundtrip(tmp_path):
     path = tmp_path / "ae.keras"
     m.save(path)
     again = keras.models.load_model(path, safe_mode=True)
-    np.testing.assert_allclose(again.predict(x[:4], verbose=0), m.predict(x[:4], verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        again.predict(x[:4], verbose=0), m.predict(x[:4], verbose=0), atol=1e-6
+    )
     assert models.encoder_of(again).output.shape[-1] == 4

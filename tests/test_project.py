@@ -34,7 +34,9 @@ def test_environment_yml_matches_pyproject():
 
 def test_notebooks_exist():
     assert NOTEBOOKS, "no numbered notebooks found"
-    assert [p.name[:2] for p in NOTEBOOKS] == sorted({p.name[:2] for p in NOTEBOOKS}), "duplicate numbers"
+    assert [p.name[:2] for p in NOTEBOOKS] == sorted({p.name[:2] for p in NOTEBOOKS}), (
+        "duplicate numbers"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -47,7 +49,9 @@ def test_notebook_shape(path):
     assert cells[0]["cell_type"] == "markdown" and text(cells[0]).startswith("# "), "no title"
     badge = f"colab.research.google.com/github/autoencoders-course/autoencoders/blob/main/notebooks/{path.name}"
     assert badge in markdown, "Colab badge missing or pointing at another file"
-    assert f'aelib.setup("{path.stem}"' in text(code[0]), "the first code cell must call aelib.setup with the notebook's name"
+    assert f'aelib.setup("{path.stem}"' in text(code[0]), (
+        "the first code cell must call aelib.setup with the notebook's name"
+    )
     assert "google.colab" in text(code[0])
     for heading in ("What you will learn", "Key takeaways", "Exercises"):
         assert heading in markdown, f"no '{heading}' section"
@@ -55,9 +59,13 @@ def test_notebook_shape(path):
     assert "aelib.check(" in sources and "aelib.record(" in sources
     for c in code:
         for line in text(c).splitlines():
-            assert not re.match(r"\s*#\s*NBVAL_\w+\s+\S", line), f"marker with trailing text: {line!r}"
+            assert not re.match(r"\s*#\s*NBVAL_\w+\s+\S", line), (
+                f"marker with trailing text: {line!r}"
+            )
         if "aelib.check(" in text(c):
-            assert "NBVAL_IGNORE_OUTPUT" not in text(c), "claims must be compared by nbval, not ignored"
+            assert "NBVAL_IGNORE_OUTPUT" not in text(c), (
+                "claims must be compared by nbval, not ignored"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -73,7 +81,16 @@ def test_notebook_committed_outputs(path):
         assert not [o for o in c["outputs"] if o["output_type"] == "error"], "a committed error"
         for o in c["outputs"]:
             assert "image/svg+xml" not in o.get("data", {}), "figures must be PNG"
-    claims = [o for c in code if "aelib.check(" in "".join(c["source"]) for o in c["outputs"]
-              if o.get("name") == "stdout"]
-    assert claims and all("CHECK passed:" in o["text"] if isinstance(o["text"], str) else
-                          "CHECK passed:" in "".join(o["text"]) for o in claims)
+    claims = [
+        o
+        for c in code
+        if "aelib.check(" in "".join(c["source"])
+        for o in c["outputs"]
+        if o.get("name") == "stdout"
+    ]
+    assert claims and all(
+        "CHECK passed:" in o["text"]
+        if isinstance(o["text"], str)
+        else "CHECK passed:" in "".join(o["text"])
+        for o in claims
+    )
