@@ -15,6 +15,7 @@ help:
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make lint     ruff over the package, tests and notebooks"
 	@echo "make outputs  re-execute the notebooks in place with the full profile (committed outputs)"
+	@echo "make bench    training throughput of the aelib models (not part of the tests)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,14 +29,14 @@ run: $(STAMP)
 	$(BIN)/aelib run $(if $(AELIB_PROFILE),--profile $(AELIB_PROFILE),)
 
 test: $(STAMP)
-	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results MPLBACKEND=Agg \
+	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results \
 		$(BIN)/python -m pytest tests $(NBVAL) $(NOTEBOOKS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
 
 nbval: $(STAMP)
-	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results MPLBACKEND=Agg \
+	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results \
 		$(BIN)/python -m pytest $(NBVAL) $(NOTEBOOKS)
 
 lab:
@@ -52,6 +53,9 @@ format: $(STAMP)
 
 outputs: $(STAMP)
 	$(BIN)/aelib run --profile full --inplace
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf .test-results .pytest_cache build *.egg-info

@@ -85,6 +85,7 @@ def run_notebook(
             bar.update(1)
 
     os.environ["AELIB_PROFILE"] = profile
+    os.environ.pop("MPLBACKEND", None)  # a non-inline backend would drop every figure
     os.environ["AELIB_NOTEBOOK"] = path.stem
     client = NotebookClient(
         nb,

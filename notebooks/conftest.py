@@ -4,7 +4,13 @@ stderr is not compared: it carries TensorFlow's and Python's warnings, which dif
 and library versions while saying nothing about the lesson. stdout, results and the claims are.
 """
 
+import os
+
 import nbval.plugin as _nbval
+
+# Kernels inherit this process's environment. A non-interactive MPLBACKEND (Agg) would make
+# plt.show() display nothing, so figure cells would lose their outputs: let kernels use inline.
+os.environ.pop("MPLBACKEND", None)
 
 
 def _without_stderr(outputs):
