@@ -177,3 +177,158 @@ def encoder_of(model):
 def decoder_of(model):
     """The ``"decoder"`` sub-model of an autoencoder built here."""
     return model.get_layer("decoder")
+
+
+# --- Inspecting a model: a layer-by-layer table and the receptive field of each spatial layer ---
+
+
+def _flat_layers(model, fn: str) -> list[tuple[str, object]]:
+    keras = _keras()
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{fn}(): model must be a keras.Model, got {type(model).__name__}")
+    rows: list[tuple[str, object]] = []
+
+    def walk(m):
+        wrapper = any(isinstance(layer, keras.Model) for layer in m.layers)
+        for layer in m.layers:
+            if isinstance(layer, keras.Model):
+                walk(layer)
+            elif not (wrapper and isinstance(layer, keras.layers.InputLayer)):
+                # A wrapper's own input repeats the first sub-model's input, so it is left out.
+                rows.append((m.name, layer))
+
+    walk(model)
+    if not rows:
+        raise ValueError(f"{fn}(): model {model.name!r} has no layers")
+    return rows
+
+
+def layer_table(model) -> list[dict]:
+    """One row per layer of a functional ``model``, walking into nested sub-models in order.
+
+    Sub-models such as ``"encoder"`` and ``"decoder"`` are expanded rather than listed as one layer,
+    so the rows trace a tensor from the image to the code and back.
+
+    Returns:
+        A list of dicts with keys ``"model"`` (the name of the (sub-)model holding the layer),
+        ``"layer"`` (its name), ``"kind"`` (its class name), ``"output_shape"`` (a tuple without the
+        batch axis, e.g. ``(14, 14, 16)``) and ``"params"`` (its number of weights).
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``.
+    """
+    rows = []
+    for owner, layer in _flat_layers(model, "layer_table"):
+        shape = tuple(layer.output.shape)[1:]
+        rows.append(
+            {
+                "model": owner,
+                "layer": layer.name,
+                "kind": type(layer).__name__,
+                "output_shape": tuple(int(s) for s in shape),
+                "params": int(layer.count_params()),
+            }
+        )
+    return rows
+
+
+def describe_layers(model) -> str:
+    """:func:`layer_table` as fixed-width text, ending with the model's total parameter count."""
+    rows = layer_table(model)
+    cells = [
+        (
+            r["model"],
+            r["layer"],
+            r["kind"],
+            "x".join(str(s) for s in r["output_shape"]),
+            f"{r['params']:,}",
+        )
+        for r in rows
+    ]
+    cells.append(("total", "", "", "", f"{model.count_params():,}"))
+    head = ("model", "layer", "kind", "output shape", "params")
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(5)]
+
+    def line(c):
+        left = "  ".join(f"{v:<{w}}" for v, w in zip(c[:3], widths[:3], strict=True))
+        return f"{left}  {c[3]:>{widths[3]}}  {c[4]:>{widths[4]}}"
+
+    return "\n".join(line(c) for c in [head, *cells])
+
+
+_GEOMETRY_KEEPING = (
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "PReLU",
+    "Softmax",
+    "BatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "Dropout",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+)
+
+
+def receptive_fields(model) -> list[dict]:
+    """Receptive field of each spatial layer at the start of a convolutional ``model`` (an encoder).
+
+    Walks the layers in order (expanding sub-models) from the input through ``Conv2D``,
+    ``MaxPooling2D`` and ``AveragePooling2D`` layers (and layers that keep the geometry, such as
+    activations or dropout), and stops at the first layer that does not, typically ``Flatten``.
+    For a layer with kernel ``k`` (dilated: ``d (k - 1) + 1``) and stride ``s`` the recurrence is
+
+        jump_out = jump_in * s            (input pixels between neighbouring output units)
+        rf_out   = rf_in + (k - 1) * jump_in
+
+    starting from ``rf = jump = 1`` at the input. Padding does not change the size, only where the
+    field sits; near the border part of it covers padding rather than pixels.
+
+    Returns:
+        One dict per visited layer (the input first) with keys ``"layer"``, ``"kind"``, and
+        ``(height, width)`` tuples ``"kernel"``, ``"stride"``, ``"jump"`` and ``"rf"``.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``.
+        ValueError: the model does not start with a spatial layer.
+    """
+    keras = _keras()
+    layers = keras.layers
+    rf, jump = (1, 1), (1, 1)
+    rows = []
+    for _, layer in _flat_layers(model, "receptive_fields"):
+        kind = type(layer).__name__
+        if isinstance(layer, layers.InputLayer):
+            kernel = stride = (1, 1)
+        elif isinstance(layer, layers.Conv2D):
+            kernel = tuple(
+                d * (k - 1) + 1 for k, d in zip(layer.kernel_size, layer.dilation_rate, strict=True)
+            )
+            stride = tuple(layer.strides)
+        elif isinstance(layer, (layers.MaxPooling2D, layers.AveragePooling2D)):
+            kernel, stride = tuple(layer.pool_size), tuple(layer.strides)
+        elif kind in _GEOMETRY_KEEPING:
+            kernel = stride = (1, 1)
+        else:
+            break
+        rf = tuple(r + (k - 1) * j for r, k, j in zip(rf, kernel, jump, strict=True))
+        jump = tuple(j * s for j, s in zip(jump, stride, strict=True))
+        rows.append(
+            {
+                "layer": layer.name,
+                "kind": kind,
+                "kernel": kernel,
+                "stride": stride,
+                "jump": jump,
+                "rf": rf,
+            }
+        )
+    if len(rows) < 2:
+        raise ValueError(
+            f"receptive_fields(): model {model.name!r} does not start with a convolution "
+            "or pooling layer"
+        )
+    return rows
