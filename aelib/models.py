@@ -18,21 +18,28 @@ def _keras():
 
 
 def _check_shape(input_shape, fn: str) -> tuple[int, ...]:
-    shape = tuple(int(s) for s in input_shape)
+    try:
+        shape = tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError):
+        shape = ()
     if len(shape) != 3 or min(shape) <= 0:
-        raise ValueError(f"{fn}(): input_shape must be (height, width, channels), got {input_shape!r}")
+        raise ValueError(
+            f"{fn}(): input_shape must be (height, width, channels), got {input_shape!r}"
+        )
     return shape
 
 
 def _check_code(code_size, fn: str) -> int:
-    if not isinstance(code_size, int) or code_size <= 0:
+    if not isinstance(code_size, int) or isinstance(code_size, bool) or code_size <= 0:
         raise ValueError(f"{fn}(): code_size must be a positive int, got {code_size!r}")
     return code_size
 
 
 def _check_out(output_activation: str, fn: str) -> str:
     if output_activation not in ACTIVATIONS_OUT:
-        raise ValueError(f"{fn}(): output_activation must be one of {ACTIVATIONS_OUT}, got {output_activation!r}")
+        raise ValueError(
+            f"{fn}(): output_activation must be one of {ACTIVATIONS_OUT}, got {output_activation!r}"
+        )
     return output_activation
 
 
@@ -42,9 +49,14 @@ def _assemble(encoder, decoder, input_shape, name: str):
     return keras.Model(inputs, decoder(encoder(inputs)), name=name)
 
 
-def dense_autoencoder(input_shape=(28, 28, 1), code_size: int = 32, hidden: Sequence[int] = (512, 256),
-                      activation: str = "relu", output_activation: str = "sigmoid",
-                      name: str = "dense_autoencoder"):
+def dense_autoencoder(
+    input_shape=(28, 28, 1),
+    code_size: int = 32,
+    hidden: Sequence[int] = (512, 256),
+    activation: str = "relu",
+    output_activation: str = "sigmoid",
+    name: str = "dense_autoencoder",
+):
     """A fully connected autoencoder: flatten, ``hidden`` layers down to ``code_size``, mirror back up.
 
     Args:
@@ -85,24 +97,39 @@ def dense_autoencoder(input_shape=(28, 28, 1), code_size: int = 32, hidden: Sequ
     return _assemble(encoder, decoder, shape, name)
 
 
-def linear_autoencoder(input_shape=(28, 28, 1), code_size: int = 32, name: str = "linear_autoencoder"):
+def linear_autoencoder(
+    input_shape=(28, 28, 1), code_size: int = 32, name: str = "linear_autoencoder"
+):
     """The linear autoencoder: one linear map down to ``code_size`` and one back, with biases.
 
     Trained with squared error it learns the same subspace as PCA (Baldi and Hornik 1989), though its
     weights need not be orthogonal or ordered by variance.
     """
-    return dense_autoencoder(input_shape, code_size, hidden=(), activation="linear",
-                             output_activation="linear", name=name)
+    return dense_autoencoder(
+        input_shape,
+        code_size,
+        hidden=(),
+        activation="linear",
+        output_activation="linear",
+        name=name,
+    )
 
 
 DOWNSAMPLING = ("stride", "pool")
 UPSAMPLING = ("transpose", "nearest", "bilinear")
 
 
-def conv_autoencoder(input_shape=(28, 28, 1), code_size: int = 32, filters: Sequence[int] = (32, 64),
-                     kernel_size: int = 3, activation: str = "relu", output_activation: str = "sigmoid",
-                     downsampling: str = "stride", upsampling: str = "transpose",
-                     name: str = "conv_autoencoder"):
+def conv_autoencoder(
+    input_shape=(28, 28, 1),
+    code_size: int = 32,
+    filters: Sequence[int] = (32, 64),
+    kernel_size: int = 3,
+    activation: str = "relu",
+    output_activation: str = "sigmoid",
+    downsampling: str = "stride",
+    upsampling: str = "transpose",
+    name: str = "conv_autoencoder",
+):
     """A convolutional autoencoder with a dense bottleneck.
 
     Encoder: one block per entry of ``filters``, each halving height and width, either a stride-2
@@ -134,18 +161,30 @@ def conv_autoencoder(input_shape=(28, 28, 1), code_size: int = 32, filters: Sequ
     fh, fw = shape[0] // factor, shape[1] // factor
 
     if downsampling not in DOWNSAMPLING:
-        raise ValueError(f"conv_autoencoder(): downsampling must be one of {DOWNSAMPLING}, got {downsampling!r}")
+        raise ValueError(
+            f"conv_autoencoder(): downsampling must be one of {DOWNSAMPLING}, got {downsampling!r}"
+        )
     if upsampling not in UPSAMPLING:
-        raise ValueError(f"conv_autoencoder(): upsampling must be one of {UPSAMPLING}, got {upsampling!r}")
+        raise ValueError(
+            f"conv_autoencoder(): upsampling must be one of {UPSAMPLING}, got {upsampling!r}"
+        )
 
     enc_in = keras.Input(shape=shape, name="image")
     h = enc_in
     for i, f in enumerate(filters):
         if downsampling == "stride":
-            h = layers.Conv2D(f, kernel_size, strides=2, padding="same", activation=activation,
-                              name=f"enc_conv_{i}")(h)
+            h = layers.Conv2D(
+                f,
+                kernel_size,
+                strides=2,
+                padding="same",
+                activation=activation,
+                name=f"enc_conv_{i}",
+            )(h)
         else:
-            h = layers.Conv2D(f, kernel_size, padding="same", activation=activation, name=f"enc_conv_{i}")(h)
+            h = layers.Conv2D(
+                f, kernel_size, padding="same", activation=activation, name=f"enc_conv_{i}"
+            )(h)
             h = layers.MaxPooling2D(2, name=f"enc_pool_{i}")(h)
     h = layers.Flatten(name="flatten")(h)
     code = layers.Dense(code_size, name="code")(h)
@@ -161,7 +200,9 @@ def conv_autoencoder(input_shape=(28, 28, 1), code_size: int = 32, filters: Sequ
         act = output_activation if last else activation
         lname = "pixels" if last else f"dec_conv_{i}"
         if upsampling == "transpose":
-            h = layers.Conv2DTranspose(f, kernel_size, strides=2, padding="same", activation=act, name=lname)(h)
+            h = layers.Conv2DTranspose(
+                f, kernel_size, strides=2, padding="same", activation=act, name=lname
+            )(h)
         else:
             h = layers.UpSampling2D(2, interpolation=upsampling, name=f"dec_up_{i}")(h)
             h = layers.Conv2D(f, kernel_size, padding="same", activation=act, name=lname)(h)

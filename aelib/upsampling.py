@@ -26,6 +26,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from .models import _check_code, _check_shape
+
 METHODS: tuple[str, ...] = (
     "nearest",
     "bilinear",
@@ -43,24 +45,6 @@ LABELS: dict[str, str] = {
     "subpixel": "sub-pixel conv",
     "unpool": "max-unpooling + conv",
 }
-
-
-def _check_shape(input_shape, fn: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError):
-        shape = ()
-    if len(shape) != 3 or min(shape) <= 0:
-        raise ValueError(
-            f"{fn}(): input_shape must be (height, width, channels), got {input_shape!r}"
-        )
-    return shape
-
-
-def _check_code(code_size, fn: str) -> int:
-    if not isinstance(code_size, int) or isinstance(code_size, bool) or code_size <= 0:
-        raise ValueError(f"{fn}(): code_size must be a positive int, got {code_size!r}")
-    return code_size
 
 
 def _check_out(output_activation, fn: str) -> str:

@@ -32,6 +32,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from .models import _check_shape
+
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("dense", "conv")
 LOG_2PI = math.log(2.0 * math.pi)
@@ -40,18 +42,6 @@ LOG_2PI = math.log(2.0 * math.pi)
 # --------------------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------------------
-
-
-def _check_shape(input_shape, fn: str) -> tuple[int, int, int]:
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError):
-        shape = ()
-    if len(shape) != 3 or min(shape) <= 0:
-        raise ValueError(
-            f"{fn}(): input_shape must be (height, width, channels), got {input_shape!r}"
-        )
-    return shape  # type: ignore[return-value]
 
 
 def _check_latent(latent_dim, fn: str) -> int:
