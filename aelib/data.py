@@ -384,3 +384,164 @@ def load_profiled(name: str, profile=None, seed: int = 0):
     prof = profile or current_profile()
     (xtr, ytr), (xte, yte) = load(name)
     return subset(xtr, ytr, prof.n_train, seed), subset(xte, yte, prof.n_test, seed + 1)
+
+
+# --- Corruptions: what a denoising autoencoder learns to undo (notebook 04) -------------------------
+# Each takes a batch of images (n, height, width, channels) with values in [0, 1] and returns a new
+# array of the same shape and dtype, still in [0, 1]. The same seed gives the same corruption.
+
+# A 5x7 pixel stamp of the letters "AE" for the watermark ("#" is ink).
+_WATERMARK_ROWS = (
+    ".###..#####",
+    "#...#.#....",
+    "#...#.#....",
+    "#####.####.",
+    "#...#.#....",
+    "#...#.#....",
+    "#...#.#####",
+)
+WATERMARK = np.array([[ch == "#" for ch in row] for row in _WATERMARK_ROWS], dtype=bool)
+
+
+def _check_images(x, fn: str) -> np.ndarray:
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{fn}(): x must be floating-point images in [0, 1], got dtype {x.dtype} "
+            "(convert uint8 images with x / 255)"
+        )
+    if x.ndim != 4 or min(x.shape) <= 0:
+        raise ValueError(f"{fn}(): x must have shape (n, height, width, channels), got {x.shape}")
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if not (0.0 <= lo and hi <= 1.0):  # also false for NaN
+        raise ValueError(f"{fn}(): x must hold values in [0, 1], got min {lo:.4g} and max {hi:.4g}")
+    return x
+
+
+def _check_level(value, name: str, fn: str, upper: float | None = 1.0) -> float:
+    try:
+        level = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{fn}(): {name} must be a number, got {value!r}") from None
+    if not np.isfinite(level) or level < 0 or (upper is not None and level > upper):
+        expected = "a number >= 0" if upper is None else f"a number in [0, {upper:g}]"
+        raise ValueError(f"{fn}(): {name} must be {expected}, got {value!r}")
+    return level
+
+
+def _rng(seed, fn: str) -> np.random.Generator:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{fn}(): seed must be a non-negative int, got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
+def gaussian_noise(x, sigma: float, seed: int = 0) -> np.ndarray:
+    """Add Gaussian noise of standard deviation ``sigma`` to every value, then clip to [0, 1].
+
+    Clipping keeps the images valid but makes the noise one-sided near black and white, so the
+    corruption shifts the mean of dark pixels up and of bright pixels down.
+
+    Args:
+        x: images ``(n, h, w, c)`` in [0, 1], floating point.
+        sigma: the noise's standard deviation, ``>= 0`` (0 returns a copy).
+        seed: the noise is a function of the seed alone.
+
+    Returns:
+        The noisy images, same shape and dtype as ``x``.
+    """
+    x = _check_images(x, "gaussian_noise")
+    sigma = _check_level(sigma, "sigma", "gaussian_noise", upper=None)
+    noise = _rng(seed, "gaussian_noise").standard_normal(x.shape, dtype=np.float32)
+    return np.clip(x + np.asarray(sigma * noise, dtype=x.dtype), 0, 1).astype(x.dtype)
+
+
+def salt_and_pepper(x, rate: float, seed: int = 0) -> np.ndarray:
+    """Replace a fraction ``rate`` of the pixels by black (half of them) or white (the other half).
+
+    All channels of a chosen pixel change together. Args and returns as :func:`gaussian_noise`, with
+    ``rate`` in [0, 1].
+    """
+    x = _check_images(x, "salt_and_pepper")
+    rate = _check_level(rate, "rate", "salt_and_pepper")
+    u = _rng(seed, "salt_and_pepper").random((*x.shape[:3], 1))
+    out = np.where(u < rate / 2, 0, np.where(u < rate, 1, x))
+    return out.astype(x.dtype)
+
+
+def random_erasing(x, fraction: float, seed: int = 0) -> np.ndarray:
+    """Black out one square box per image, covering about ``fraction`` of its area (inpainting).
+
+    The box's side is ``round(sqrt(fraction) * min(h, w))`` and its position is drawn uniformly
+    so that it lies inside the image. Args and returns as :func:`gaussian_noise`, with ``fraction``
+    in [0, 1].
+    """
+    x = _check_images(x, "random_erasing")
+    fraction = _check_level(fraction, "fraction", "random_erasing")
+    n, h, w, _ = x.shape
+    side = int(round(np.sqrt(fraction) * min(h, w)))
+    rng = _rng(seed, "random_erasing")
+    top = rng.integers(0, h - side + 1, size=n)
+    left = rng.integers(0, w - side + 1, size=n)
+    rows = np.arange(h)[None, :, None]
+    cols = np.arange(w)[None, None, :]
+    inside = (
+        (rows >= top[:, None, None])
+        & (rows < (top + side)[:, None, None])
+        & (cols >= left[:, None, None])
+        & (cols < (left + side)[:, None, None])
+    )
+    return np.where(inside[..., None], 0, x).astype(x.dtype)
+
+
+def watermark(x, opacity: float, seed: int = 0) -> np.ndarray:
+    """Stamp the white letters "AE" (:data:`WATERMARK`, 7x11 pixels) onto each image.
+
+    Each image gets the stamp at its own random position, fully inside the image, blended as
+    ``(1 - opacity) * x + opacity * 1`` on the stamp's pixels. Args and returns as
+    :func:`gaussian_noise`, with ``opacity`` in [0, 1]; images must be at least 7x11 pixels.
+    """
+    x = _check_images(x, "watermark")
+    opacity = _check_level(opacity, "opacity", "watermark")
+    n, h, w, _ = x.shape
+    gh, gw = WATERMARK.shape
+    if h < gh or w < gw:
+        raise ValueError(f"watermark(): images must be at least {gh}x{gw} pixels, got {h}x{w}")
+    rng = _rng(seed, "watermark")
+    top = rng.integers(0, h - gh + 1, size=n)
+    left = rng.integers(0, w - gw + 1, size=n)
+    ink = np.zeros((n, h, w, 1), dtype=x.dtype)
+    r, c = np.nonzero(WATERMARK)
+    ink[np.arange(n)[:, None], top[:, None] + r, left[:, None] + c, 0] = opacity
+    return (x * (1 - ink) + ink).astype(x.dtype)
+
+
+CORRUPTIONS = {
+    "gaussian": gaussian_noise,
+    "salt_pepper": salt_and_pepper,
+    "mask": random_erasing,
+    "watermark": watermark,
+}
+
+
+def corrupt(x, kind: str, level: float, seed: int = 0) -> np.ndarray:
+    """Corrupt a batch of images with one of :data:`CORRUPTIONS`.
+
+    Args:
+        x: images ``(n, h, w, c)`` in [0, 1], floating point (as :func:`load` returns them).
+        kind: ``"gaussian"`` (level = sigma, >= 0), ``"salt_pepper"`` (level = rate in [0, 1]),
+            ``"mask"`` (level = fraction of the area erased, in [0, 1]) or ``"watermark"``
+            (level = opacity in [0, 1]).
+        level: the corruption's strength, as above.
+        seed: the corruption is a function of ``x``, ``kind``, ``level`` and the seed alone.
+
+    Returns:
+        The corrupted images: a new array of the same shape and dtype, values in [0, 1].
+
+    Raises:
+        ValueError: unknown ``kind`` (the message lists the valid ones), a level out of range, a
+            negative or non-integer seed, or ``x`` not floating point, not 4-D or not in [0, 1].
+    """
+    if not isinstance(kind, str) or kind not in CORRUPTIONS:
+        valid = ", ".join(CORRUPTIONS)
+        raise ValueError(f"corrupt(): unknown kind {kind!r}: expected one of {valid}")
+    return CORRUPTIONS[kind](x, level, seed=seed)

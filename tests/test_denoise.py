@@ -1,0 +1,263 @@
+"""Corruptions (aelib.data), training batches with fresh corruption and the classical filters
+(aelib.denoise)."""
+
+import numpy as np
+import pytest
+
+from aelib import data, metrics
+
+KINDS = {"gaussian": 0.5, "salt_pepper": 0.2, "mask": 0.25, "watermark": 0.8}
+
+
+def _images(n=6, h=28, w=28, c=1, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).random((n, h, w, c)).astype(dtype)
+
+
+@pytest.mark.parametrize("kind,level", KINDS.items())
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_corrupt_keeps_shape_dtype_range_and_is_seeded(kind, level, dtype):
+    x = _images(dtype=dtype)
+    before = x.copy()
+    y = data.corrupt(x, kind, level, seed=3)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert 0.0 <= y.min() and y.max() <= 1.0
+    assert not np.array_equal(y, x)
+    np.testing.assert_array_equal(x, before)  # the input is not modified
+    np.testing.assert_array_equal(y, data.corrupt(x, kind, level, seed=3))
+    assert not np.array_equal(y, data.corrupt(x, kind, level, seed=4))
+
+
+def test_corrupt_accepts_read_only_input_and_colour():
+    (x, _), _ = data._prepare(
+        (
+            (np.full((3, 28, 28), 128, np.uint8), np.zeros(3)),
+            (np.zeros((1, 28, 28), np.uint8), np.zeros(1)),
+        )
+    )
+    assert not x.flags.writeable
+    for kind, level in KINDS.items():
+        assert data.corrupt(x, kind, level, seed=0).shape == x.shape
+        rgb = data.corrupt(_images(2, 32, 32, 3), kind, level, seed=0)
+        assert rgb.shape == (2, 32, 32, 3)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_level_zero_changes_nothing(kind):
+    x = _images()
+    np.testing.assert_array_equal(data.corrupt(x, kind, 0.0, seed=1), x)
+
+
+def test_gaussian_noise_has_the_requested_spread():
+    x = np.full((200, 28, 28, 1), 0.5, np.float32)
+    y = data.gaussian_noise(x, 0.1, seed=0)
+    assert abs(float((y - x).std()) - 0.1) < 0.005
+    assert abs(float((y - x).mean())) < 0.002
+    # Clipping: at sigma 0.5 about 32% of a mid-grey image's pixels land on 0 or 1.
+    big = data.gaussian_noise(x, 0.5, seed=0)
+    assert 0.29 < np.mean((big == 0) | (big == 1)) < 0.35
+    # The noisy input's PSNR matches the noise power: 10 log10(1 / 0.01) = 20 dB.
+    assert abs(metrics.mean_psnr(x, y) - 20.0) < 0.2
+
+
+def test_salt_and_pepper_rate_and_values():
+    x = np.full((50, 28, 28, 3), 0.5, np.float32)
+    y = data.salt_and_pepper(x, 0.3, seed=0)
+    changed = np.any(y != 0.5, axis=-1)
+    assert abs(changed.mean() - 0.3) < 0.01
+    assert set(np.unique(y)) == {0.0, 0.5, 1.0}
+    assert abs(np.mean(y[..., 0][changed] == 1.0) - 0.5) < 0.03  # half salt, half pepper
+    assert np.all(y.min(axis=-1) == y.max(axis=-1))  # all channels of a pixel change together
+    assert np.all(data.salt_and_pepper(x, 1.0, seed=0) != 0.5)
+
+
+def test_random_erasing_blacks_out_one_box_of_the_requested_area():
+    x = np.ones((20, 28, 28, 1), np.float32)
+    y = data.random_erasing(x, 0.25, seed=0)
+    for img in y[..., 0]:
+        rows, cols = np.nonzero(img == 0)
+        assert rows.max() - rows.min() + 1 == 14 and cols.max() - cols.min() + 1 == 14
+        assert len(rows) == 14 * 14
+    corners = {tuple(np.argwhere(img[..., 0] == 0).min(axis=0)) for img in y}
+    assert len(corners) > 5  # the box moves from image to image
+    assert np.all(data.random_erasing(x, 1.0, seed=0) == 0)
+
+
+def test_watermark_stamps_the_glyph_at_varying_places():
+    x = np.zeros((30, 28, 28, 1), np.float32)
+    y = data.watermark(x, 0.8, seed=0)
+    ink = int(data.WATERMARK.sum())
+    places = set()
+    for img in y[..., 0]:
+        assert np.sum(img > 0) == ink
+        np.testing.assert_allclose(img[img > 0], 0.8, rtol=1e-6)
+        r, c = np.nonzero(img)
+        top, left = r.min(), c.min()
+        gh, gw = data.WATERMARK.shape
+        np.testing.assert_array_equal(img[top : top + gh, left : left + gw] > 0, data.WATERMARK)
+        places.add((top, left))
+    assert len(places) > 10
+    # On white, a white stamp is invisible; at full opacity it replaces the pixels.
+    np.testing.assert_array_equal(data.watermark(np.ones_like(x), 1.0, seed=0), np.ones_like(x))
+    full = data.watermark(np.full_like(x, 0.2), 1.0, seed=0)
+    assert np.sum(full == 1.0) == ink * len(x)
+
+
+def test_corrupt_rejects_bad_arguments():
+    x = _images()
+    with pytest.raises(
+        ValueError,
+        match=r"unknown kind 'speckle': expected one of gaussian, salt_pepper, mask, watermark",
+    ):
+        data.corrupt(x, "speckle", 0.1)
+    with pytest.raises(ValueError, match=r"sigma must be a number >= 0, got -0.1"):
+        data.corrupt(x, "gaussian", -0.1)
+    with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\], got 1.5"):
+        data.corrupt(x, "salt_pepper", 1.5)
+    with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\], got -0.2"):
+        data.salt_and_pepper(x, -0.2)
+    with pytest.raises(ValueError, match=r"fraction must be a number in \[0, 1\]"):
+        data.corrupt(x, "mask", 2)
+    with pytest.raises(ValueError, match=r"opacity must be a number in \[0, 1\], got nan"):
+        data.corrupt(x, "watermark", float("nan"))
+    with pytest.raises(ValueError, match="sigma must be a number, got 'big'"):
+        data.corrupt(x, "gaussian", "big")
+    with pytest.raises(
+        ValueError, match=r"shape \(n, height, width, channels\), got \(28, 28, 1\)"
+    ):
+        data.corrupt(x[0], "gaussian", 0.1)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\], got min 0.* and max 25\d"):
+        data.corrupt(x * 255, "gaussian", 0.1)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        data.corrupt(np.full_like(x, np.nan), "mask", 0.1)
+    with pytest.raises(ValueError, match="floating-point images in \\[0, 1\\], got dtype uint8"):
+        data.corrupt((x * 255).astype(np.uint8), "gaussian", 0.1)
+    with pytest.raises(ValueError, match="seed must be a non-negative int, got -1"):
+        data.corrupt(x, "gaussian", 0.1, seed=-1)
+    with pytest.raises(ValueError, match="at least 7x11 pixels, got 8x8"):
+        data.watermark(_images(h=8, w=8), 0.5)
+
+
+# --- aelib.denoise -------------------------------------------------------------------------------
+
+denoise = pytest.importorskip("aelib.denoise")
+keras = pytest.importorskip("keras")
+
+
+def test_corrupt_mixed_uses_every_kind():
+    x = np.full((400, 28, 28, 1), 0.5, np.float32)
+    spec = [("gaussian", 0.3), ("mask", 0.25), ("watermark", 1.0)]
+    y = denoise.corrupt_mixed(x, spec, seed=0)
+    assert y.shape == x.shape and y.dtype == x.dtype and 0 <= y.min() and y.max() <= 1
+    np.testing.assert_array_equal(y, denoise.corrupt_mixed(x, spec, seed=0))
+    flat = y.reshape(len(y), -1)
+    masked = np.all((flat == 0.5) | (flat == 0.0), axis=1) & np.any(flat == 0.0, axis=1)
+    stamped = np.all((flat == 0.5) | (flat == 1.0), axis=1) & np.any(flat == 1.0, axis=1)
+    noisy = ~masked & ~stamped
+    for share in (masked.mean(), stamped.mean(), noisy.mean()):
+        assert 0.25 < share < 0.42
+    # One pair means every image gets that corruption, exactly as corrupt() does it.
+    np.testing.assert_array_equal(
+        denoise.corrupt_mixed(x, ("gaussian", 0.3), seed=5),
+        data.corrupt(x, "gaussian", 0.3, seed=5),
+    )
+
+
+def test_corrupted_batches_give_fresh_noise_every_batch_and_epoch():
+    x = _images(n=10)
+    ds = denoise.CorruptedBatches(x, ("gaussian", 0.4), batch_size=4, seed=1)
+    assert len(ds) == 3
+    noisy0, clean0 = ds[0]
+    assert noisy0.shape == (4, 28, 28, 1) and clean0.shape == (4, 28, 28, 1)
+    assert ds[2][0].shape == (2, 28, 28, 1)  # the last batch holds the remainder
+    # Every image appears once per epoch, clean targets are untouched originals.
+    seen = np.concatenate([ds[i][1] for i in range(len(ds))])
+    assert sorted(map(float, seen[:, 0, 0, 0])) == sorted(map(float, x[:, 0, 0, 0]))
+    np.testing.assert_array_equal(ds[0][0], noisy0)  # same batch, same epoch: reproducible
+    assert not np.allclose(ds[1][0][:2], noisy0[:2])  # another batch: other noise
+    ds.on_epoch_end()
+    noisy_again, clean_again = ds[0]
+    assert not np.array_equal(clean_again, clean0)  # reshuffled
+    # The same image in the next epoch carries a different noise.
+    first = {float(c[0, 0, 0]): n for n, c in zip(noisy0, clean0, strict=True)}
+    nxt = {float(c[0, 0, 0]): n for b in range(len(ds)) for n, c in zip(*ds[b], strict=True)}
+    assert all(not np.array_equal(first[k], nxt[k]) for k in first)
+    with pytest.raises(IndexError):
+        ds[3]
+    unshuffled = denoise.CorruptedBatches(x, ("mask", 0.2), batch_size=5, shuffle=False)
+    np.testing.assert_array_equal(unshuffled[1][1], x[5:])
+
+
+def test_corrupted_batches_reject_bad_arguments():
+    x = _images(n=4)
+    with pytest.raises(ValueError, match="unknown kind 'blur'"):
+        denoise.CorruptedBatches(x, ("blur", 1.0))
+    with pytest.raises(ValueError, match="sigma must be a number >= 0"):
+        denoise.CorruptedBatches(x, [("mask", 0.2), ("gaussian", -1)])
+    with pytest.raises(ValueError, match=r"corruption must be a \(kind, level\) pair"):
+        denoise.CorruptedBatches(x, "gaussian")
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        denoise.CorruptedBatches(x, ("gaussian", 0.1), batch_size=0)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        denoise.CorruptedBatches(x + 1, ("gaussian", 0.1))
+
+
+def test_fit_with_corrupted_batches_learns_to_denoise():
+    from aelib import models
+
+    keras.utils.set_random_seed(0)
+    # Smooth blobs: an easy image family that a small model learns in a few epochs.
+    yy, xx = np.mgrid[:28, :28]
+    centres = np.random.default_rng(0).uniform(8, 20, (256, 2))
+    x = np.exp(-((yy - centres[:, :1, None]) ** 2 + (xx - centres[:, 1:, None]) ** 2) / 30.0)
+    x = x[..., None].astype(np.float32)
+    model = models.dense_autoencoder((28, 28, 1), 8, hidden=(64,))
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+    seeds = []
+
+    class Recording(denoise.CorruptedBatches):
+        def __getitem__(self, index):
+            seeds.append(self.batch_seed(index))
+            return super().__getitem__(index)
+
+    ds = Recording(x, ("gaussian", 0.3), batch_size=16, seed=0)
+    model.fit(ds, epochs=3, verbose=0)
+    # Keras reads every batch of every epoch, and each one carried its own corruption seed.
+    assert len(seeds) >= 3 * len(ds) and len(set(seeds)) == len(seeds)
+    noisy = data.corrupt(x[:64], "gaussian", 0.3, seed=99)
+    out = model.predict(noisy, verbose=0)
+    assert metrics.mean_psnr(x[:64], out) > metrics.mean_psnr(x[:64], noisy) + 2
+
+
+def test_filters_keep_shape_and_reduce_noise():
+    x = np.full((4, 28, 28, 1), 0.5, np.float32)
+    noisy = data.gaussian_noise(x, 0.2, seed=0)
+    for name, fn in denoise.FILTERS.items():
+        for p in denoise.FILTER_GRIDS[name]:
+            out = fn(noisy, p)
+            assert out.shape == x.shape and out.dtype == x.dtype, name
+            assert metrics.mse(x, out) < 0.6 * metrics.mse(x, noisy), (name, p)
+    # The median filter removes isolated salt-and-pepper pixels completely on a flat image.
+    sp = data.salt_and_pepper(x, 0.05, seed=0)
+    assert metrics.mse(x, denoise.median_filter(sp, 3)) < 1e-4
+    with pytest.raises(ValueError, match="sigma must be a positive number of pixels, got 0"):
+        denoise.gaussian_blur(x, 0)
+    with pytest.raises(ValueError, match="size must be an odd int >= 3, got 4"):
+        denoise.median_filter(x, 4)
+
+
+def test_tune_filter_picks_the_best_on_validation():
+    rng = np.random.default_rng(0)
+    x = np.clip(rng.random((8, 28, 28, 1)) * 0.2 + 0.4, 0, 1).astype(np.float32)
+    noisy = data.gaussian_noise(x, 0.3, seed=1)
+    best, scores = denoise.tune_filter("gaussian blur", noisy, x)
+    assert set(scores) == set(denoise.FILTER_GRIDS["gaussian blur"])
+    assert scores[best] == max(scores.values())
+    assert best > 0.5  # a nearly flat image wants a wide blur
+    best_m, scores_m = denoise.tune_filter("median filter", noisy, x, grid=(3, 5))
+    assert set(scores_m) == {3, 5} and scores_m[best_m] == max(scores_m.values())
+    with pytest.raises(
+        ValueError, match="unknown filter 'wiener': expected one of gaussian blur, median filter"
+    ):
+        denoise.tune_filter("wiener", noisy, x)
+    with pytest.raises(ValueError, match="noisy has shape"):
+        denoise.tune_filter("median filter", noisy[:2], x)
