@@ -35,6 +35,21 @@ def _check_code(code_size, fn: str) -> int:
     return code_size
 
 
+def _check_filters(filters, shape, fn: str) -> tuple[tuple[int, ...], tuple[int, int]]:
+    """Validate per-block filter counts; return them and the feature map's size after the blocks,
+    each of which halves height and width."""
+    filters = tuple(int(f) for f in filters)
+    if not filters or any(f <= 0 for f in filters):
+        raise ValueError(f"{fn}(): filters must be positive ints, got {filters}")
+    factor = 2 ** len(filters)
+    if shape[0] % factor or shape[1] % factor:
+        raise ValueError(
+            f"{fn}(): height and width {shape[:2]} must be divisible by {factor} "
+            f"for {len(filters)} downsampling blocks"
+        )
+    return filters, (shape[0] // factor, shape[1] // factor)
+
+
 def _check_out(output_activation: str, fn: str) -> str:
     if output_activation not in ACTIVATIONS_OUT:
         raise ValueError(
@@ -149,16 +164,7 @@ def conv_autoencoder(
     shape = _check_shape(input_shape, "conv_autoencoder")
     code_size = _check_code(code_size, "conv_autoencoder")
     _check_out(output_activation, "conv_autoencoder")
-    filters = tuple(int(f) for f in filters)
-    if not filters or any(f <= 0 for f in filters):
-        raise ValueError(f"conv_autoencoder(): filters must be positive ints, got {filters}")
-    factor = 2 ** len(filters)
-    if shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"conv_autoencoder(): height and width {shape[:2]} must be divisible by {factor} "
-            f"for {len(filters)} pooling blocks"
-        )
-    fh, fw = shape[0] // factor, shape[1] // factor
+    filters, (fh, fw) = _check_filters(filters, shape, "conv_autoencoder")
 
     if downsampling not in DOWNSAMPLING:
         raise ValueError(

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .models import _check_code, _check_shape
+from .models import _check_code, _check_filters, _check_shape
 
 METHODS: tuple[str, ...] = (
     "nearest",
@@ -233,15 +233,7 @@ def upsampling_autoencoder(
     shape = _check_shape(input_shape, fn)
     code_size = _check_code(code_size, fn)
     _check_out(output_activation, fn)
-    filters = tuple(int(f) for f in filters)
-    if not filters or any(f <= 0 for f in filters):
-        raise ValueError(f"{fn}(): filters must be positive ints, got {filters}")
-    factor = 2 ** len(filters)
-    if shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"{fn}(): height and width {shape[:2]} must be divisible by {factor} for {len(filters)} blocks"
-        )
-    fh, fw = shape[0] // factor, shape[1] // factor
+    filters, (fh, fw) = _check_filters(filters, shape, fn)
     unpool = method == "unpool"
 
     enc_in = keras.Input(shape=shape, name="image")
