@@ -32,7 +32,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .models import _check_shape
+from .models import _check_filters, _check_shape
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("dense", "conv")
@@ -486,11 +486,7 @@ def conv_encoder(
     shape = _check_shape(input_shape, "conv_encoder")
     latent_dim = _check_latent(latent_dim, "conv_encoder")
     filters = _check_widths(filters, "filters", "conv_encoder")
-    factor = 2 ** len(filters)
-    if not filters or shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"conv_encoder(): height and width {shape[:2]} must be divisible by {factor}"
-        )
+    filters, (fh, fw) = _check_filters(filters, shape, "conv_encoder")
     inputs = keras.Input(shape=shape, name="image")
     h = inputs
     for i, f in enumerate(filters):
@@ -516,12 +512,7 @@ def conv_decoder(
     shape = _check_shape(output_shape, "conv_decoder")
     latent_dim = _check_latent(latent_dim, "conv_decoder")
     filters = _check_widths(filters, "filters", "conv_decoder")
-    factor = 2 ** len(filters)
-    if not filters or shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"conv_decoder(): height and width {shape[:2]} must be divisible by {factor}"
-        )
-    fh, fw = shape[0] // factor, shape[1] // factor
+    filters, (fh, fw) = _check_filters(filters, shape, "conv_decoder")
     inputs = keras.Input(shape=(latent_dim,), name="z")
     h = layers.Dense(fh * fw * filters[0], activation=activation, name="dec_dense")(inputs)
     h = layers.Reshape((fh, fw, filters[0]), name="to_feature_map")(h)
