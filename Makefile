@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(EXTRAS)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 
-.PHONY: venv run test unit nbval lab lint format outputs bench clean help
+.PHONY: venv run test unit nbval lab lint format outputs timings bench clean help
 
 help:
 	@echo "make run      execute every notebook headless (profile: \$$AELIB_PROFILE, default full)"
@@ -15,6 +15,7 @@ help:
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make lint     ruff over the package, tests and notebooks"
 	@echo "make outputs  re-execute the notebooks in place with the full profile (committed outputs)"
+	@echo "make timings  time every notebook with the quick profile (the README's run-time table)"
 	@echo "make bench    training throughput of the aelib models (not part of the tests)"
 
 $(STAMP): pyproject.toml
@@ -51,8 +52,16 @@ format: $(STAMP)
 	$(BIN)/ruff format aelib tests notebooks
 	$(BIN)/ruff check --fix aelib tests notebooks
 
+RUNTIMES := benchmarks/runtimes.json
+
 outputs: $(STAMP)
-	$(BIN)/aelib run --profile full --inplace
+	$(BIN)/aelib run --profile full --inplace --runtimes $(RUNTIMES)
+	$(BIN)/aelib runtimes $(RUNTIMES) --readme README.md
+
+timings: $(STAMP)
+	AELIB_RESULTS_DIR=$(CURDIR)/.test-results \
+		$(BIN)/aelib run --profile quick --runtimes $(RUNTIMES)
+	$(BIN)/aelib runtimes $(RUNTIMES) --readme README.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

@@ -1,6 +1,7 @@
 """The ``aelib`` command: run the notebooks, inspect the data chain, print the environment.
 
-aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace]
+aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace] [--runtimes FILE]
+aelib runtimes [FILE] [--readme README.md]
 aelib data info
 aelib data fetch NAME [NAME ...]
 aelib info
@@ -14,6 +15,8 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from . import __version__
@@ -55,6 +58,18 @@ class CellFailed(RuntimeError):
     pass
 
 
+@dataclass
+class NotebookRun:
+    """How long one notebook took: in all, and per code cell (numbered from 1, as Jupyter shows)."""
+
+    seconds: float
+    cell_seconds: dict[int, float] = field(default_factory=dict)
+
+    def slowest(self, n: int = 3) -> list[list]:
+        ranked = sorted(self.cell_seconds.items(), key=lambda kv: -kv[1])[:n]
+        return [[cell, round(secs, 1)] for cell, secs in ranked]
+
+
 def run_notebook(
     path: Path,
     profile: str,
@@ -62,8 +77,8 @@ def run_notebook(
     inplace: bool = False,
     timeout: int = 1800,
     progress: bool = True,
-) -> float:
-    """Execute one notebook top to bottom in a fresh kernel; return the seconds it took.
+) -> NotebookRun:
+    """Execute one notebook top to bottom in a fresh kernel; return how long it and each cell took.
 
     Raises:
         CellFailed: a cell raised; the message names the notebook, the cell number and the error.
@@ -80,7 +95,16 @@ def run_notebook(
 
         bar = tqdm(total=len(code_cells), desc=path.stem, unit="cell", leave=True, file=sys.stderr)
 
+    cell_seconds: dict[int, float] = {}
+    started: dict[int, float] = {}
+
+    def on_cell_start(cell, cell_index, **_):
+        started[cell_index] = time.perf_counter()
+
     def on_cell_executed(cell, cell_index, execute_reply=None, **_):
+        if cell_index in started and cell_index in code_cells:
+            number = code_cells.index(cell_index) + 1
+            cell_seconds[number] = time.perf_counter() - started[cell_index]
         if bar is not None:
             bar.update(1)
 
@@ -92,6 +116,7 @@ def run_notebook(
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        on_cell_start=on_cell_start,
         on_cell_executed=on_cell_executed,
     )
     start = time.perf_counter()
@@ -125,7 +150,7 @@ def run_notebook(
         html_dir.mkdir(parents=True, exist_ok=True)
         body, _ = HTMLExporter().from_notebook_node(nb)
         (html_dir / f"{path.stem}.html").write_text(body, encoding="utf-8")
-    return seconds
+    return NotebookRun(seconds, cell_seconds)
 
 
 def _fmt(value) -> str:
@@ -163,10 +188,10 @@ def cmd_run(args) -> int:
         )
     os.environ.setdefault("AELIB_RESULTS_DIR", str(results_dir().resolve()))
     print(f"running {len(paths)} notebook(s) with profile {profile!r}", flush=True)
-    timings: dict[str, float] = {}
+    runs: dict[str, NotebookRun] = {}
     for path in paths:
         try:
-            timings[path.stem] = run_notebook(
+            runs[path.stem] = run_notebook(
                 path,
                 profile,
                 Path(args.html) if args.html else None,
@@ -176,31 +201,170 @@ def cmd_run(args) -> int:
         except CellFailed as err:
             print(f"\nFAILED {err}", file=sys.stderr)
             return 1
-        print(f"{path.stem}: {timings[path.stem]:.1f} s", flush=True)
-    runs = Path(os.environ["AELIB_RESULTS_DIR"]) / "_runtimes.json"
-    previous = json.loads(runs.read_text()) if runs.exists() else {}
-    for name, secs in timings.items():
-        previous.setdefault(profile, {})[name] = {"seconds": round(secs, 1), "machine": _machine()}
-    runs.parent.mkdir(parents=True, exist_ok=True)
-    runs.write_text(json.dumps(previous, indent=2) + "\n")
+        print(f"{path.stem}: {runs[path.stem].seconds:.1f} s", flush=True)
+    target = (
+        Path(args.runtimes)
+        if args.runtimes
+        else Path(os.environ["AELIB_RESULTS_DIR"]) / "_runtimes.json"
+    )
+    record_runtimes(target, profile, device_name(), runs)
     print()
-    print(results_table(timings))
+    print(results_table({name: run.seconds for name, run in runs.items()}))
+    print(f"\nrun times recorded in {target}; `aelib runtimes {target}` prints them as a table")
     return 0
 
 
-def _machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {_device()}"
+def device_name() -> str:
+    """What the notebooks' kernels train on: the GPU's name, else the CPU's model and core count."""
+    gpus = _gpu_names()
+    if gpus:
+        return f"{len(gpus)}x {gpus[0]}" if len(gpus) > 1 else gpus[0]
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU cores ({model}), no GPU"
 
 
-def _device() -> str:
+def _gpu_names() -> list[str]:
     try:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        return f"{len(gpus)} GPU" if gpus else "no GPU"
     except ImportError:  # pragma: no cover
-        return "unknown device"
+        return []
+    names = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        names.append(str(details.get("device_name", gpu.name)))
+    return names
+
+
+def record_runtimes(path: Path, profile: str, device: str, runs: dict[str, NotebookRun]) -> dict:
+    """Merge one ``aelib run`` into the run-time record at ``path`` (JSON) and return the record.
+
+    The record holds one entry per (profile, device): the notebooks' wall-clock seconds, their three
+    slowest code cells, the date and the library versions. A later run of the same notebook on the
+    same profile and device replaces the earlier one; other notebooks' entries are kept.
+    """
+    import keras
+
+    record = json.loads(path.read_text()) if path.exists() else {}
+    if not isinstance(record, dict) or any(
+        not isinstance(v, dict) or "notebooks" not in v for v in record.values()
+    ):
+        record = {}  # an older or foreign layout: start afresh rather than mix the two
+    key = f"{profile} @ {device}"
+    entry = record.setdefault(key, {"profile": profile, "device": device, "notebooks": {}})
+    versions = {"keras": keras.__version__, "python": platform.python_version()}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    for name, run in runs.items():
+        entry["notebooks"][name] = {
+            "seconds": round(run.seconds, 1),
+            "slowest_cells": run.slowest(),
+            "date": date.today().isoformat(),
+            **versions,
+        }
+    entry["notebooks"] = dict(sorted(entry["notebooks"].items()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def runtimes_markdown(record: dict) -> str:
+    """A Markdown table of a run-time record: a row per notebook, a column per (profile, device)."""
+    if not record:
+        raise ValueError("the run-time record is empty: run `aelib run` first")
+    order = {"quick": 0, "full": 1}  # CPU columns first, then GPUs; the quick run before the full
+    keys = sorted(
+        record,
+        key=lambda k: (
+            not record[k]["device"].endswith("no GPU"),
+            record[k]["device"],
+            order.get(record[k]["profile"], 9),
+        ),
+    )
+    names = sorted({nb for k in keys for nb in record[k]["notebooks"]})
+    header = (
+        "| notebook | "
+        + " | ".join(f"{record[k]['profile']} [{i + 1}]" for i, k in enumerate(keys))
+        + " |"
+    )
+    lines = [header, "|---|" + "---:|" * len(keys)]
+    for nb in names:
+        cells = []
+        for k in keys:
+            run = record[k]["notebooks"].get(nb)
+            cells.append(_duration(run["seconds"]) if run else "-")
+        lines.append(f"| {nb} | " + " | ".join(cells) + " |")
+    totals = []
+    for k in keys:
+        runs = record[k]["notebooks"]
+        complete = all(nb in runs for nb in names)
+        total = _duration(sum(r["seconds"] for r in runs.values()))
+        totals.append(f"**{total}**" if complete else f"{total} (partial)")
+    lines.append("| **all** | " + " | ".join(totals) + " |")
+    lines.append("")
+    for i, k in enumerate(keys):
+        runs = record[k]["notebooks"].values()
+        dates = sorted({r["date"] for r in runs})
+        first = next(iter(runs))
+        span = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+        lines.append(
+            f"[{i + 1}] `{record[k]['profile']}` profile on {record[k]['device']}; {span}, "
+            f"TensorFlow {first.get('tensorflow', '?')}, Keras {first.get('keras', '?')}."
+        )
+    return "\n".join(lines)
+
+
+README_BEGIN = "<!-- runtimes:begin (made by `aelib runtimes --readme`) -->"
+README_END = "<!-- runtimes:end -->"
+
+
+def replace_block(text: str, table: str) -> str:
+    """``text`` with the part between the run-time markers replaced by ``table``."""
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(
+            f"no run-time block: the file needs the lines {README_BEGIN} and {README_END}"
+        )
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}"
+
+
+def cmd_runtimes(args) -> int:
+    path = Path(args.file)
+    if not path.exists():
+        print(
+            f"aelib runtimes: {path} does not exist: `aelib run --runtimes {path}` makes it",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        table = runtimes_markdown(json.loads(path.read_text()))
+        if args.readme:
+            readme = Path(args.readme)
+            readme.write_text(replace_block(readme.read_text(), table))
+            print(f"updated the run-time table in {readme}")
+            return 0
+    except (ValueError, KeyError) as err:
+        print(f"aelib runtimes: {path}: {err}", file=sys.stderr)
+        return 1
+    print(table)
+    return 0
 
 
 def cmd_data(args) -> int:
@@ -248,7 +412,7 @@ def cmd_info(args) -> int:
             print(f"{mod:11} {m.__version__}")
         except ImportError:
             print(f"{mod:11} not installed")
-    print(f"device:     {_device()}, {os.cpu_count()} CPUs")
+    print(f"device:     {device_name()}")
     return 0
 
 
@@ -265,7 +429,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--html", metavar="DIR", help="also write executed HTML copies into DIR")
     run.add_argument("--inplace", action="store_true", help="save the outputs into the notebooks")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--runtimes",
+        metavar="FILE",
+        help="merge the run times into this JSON record (default: the results folder's _runtimes.json)",
+    )
     run.set_defaults(func=cmd_run)
+
+    rt = sub.add_parser("runtimes", help="print a run-time record as a Markdown table")
+    rt.add_argument("file", nargs="?", default="benchmarks/runtimes.json", help="the JSON record")
+    rt.add_argument(
+        "--readme", metavar="FILE", help="rewrite the table between the markers in FILE"
+    )
+    rt.set_defaults(func=cmd_runtimes)
 
     dat = sub.add_parser("data", help="where datasets come from; download them")
     dsub = dat.add_subparsers(dest="action", required=True)

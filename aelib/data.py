@@ -317,7 +317,11 @@ def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
             + "\n  - ".join(tried)
             + f"\nFix: run `aelib data fetch {key}` on a machine with internet access, or copy the "
             f"files ({', '.join(s.name for s in FILES[key])}) into {project_data_dir() / SUBDIR[key]}"
-            + ("; on Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist`" if key == "fashion_mnist" else "")
+            + (
+                "; on Debian/Ubuntu: `sudo apt-get install dataset-fashion-mnist`"
+                if key == "fashion_mnist"
+                else ""
+            )
         )
     out = _prepare(result)
     SOURCES[key] = source
@@ -372,7 +376,9 @@ def filter_classes(x: np.ndarray, y: np.ndarray, classes):
     present = set(np.unique(y).tolist())
     missing = [int(c) for c in wanted if int(c) not in present]
     if missing:
-        raise ValueError(f"filter_classes(): classes {missing} do not occur; labels present: {sorted(present)}")
+        raise ValueError(
+            f"filter_classes(): classes {missing} do not occur; labels present: {sorted(present)}"
+        )
     mask = np.isin(y, wanted)
     return x[mask], y[mask]
 

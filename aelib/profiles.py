@@ -3,14 +3,20 @@
 A profile is data, not code paths: notebooks read ``P.epochs`` or ``P.n_train`` and never branch on
 the profile's name. ``full`` is the real lesson (the default, and what the committed outputs show);
 ``quick`` is the smoke run that CI executes, small enough for a minute per notebook on two CPU cores.
+
+A profile may carry sizes for a GPU (``on_gpu``): :func:`aelib.setup` applies them when TensorFlow
+sees a GPU, so the same notebook trains longer where training is cheap. ``$AELIB_DEVICE`` (``cpu``
+or ``gpu``) overrides the detection, for instance to check the GPU sizes' claims on a CPU.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 ENV_VAR = "AELIB_PROFILE"
+DEVICE_VAR = "AELIB_DEVICE"
+DEVICES = ("cpu", "gpu")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,9 @@ class Profile:
         n_classes: how many classes a one-class-per-class table covers.
         iw_samples: importance samples for a VAE's likelihood estimate.
         dpi: resolution of inline figures.
+        extra: free-form additions.
+        on_gpu: the fields that change where a GPU is present (see :meth:`for_device`).
+        device: ``"cpu"`` or ``"gpu"``: which sizes these are.
     """
 
     name: str
@@ -43,6 +52,32 @@ class Profile:
     iw_samples: int
     dpi: int = 72
     extra: dict = field(default_factory=dict)
+    on_gpu: dict = field(default_factory=dict)
+    device: str = "cpu"
+
+    def __post_init__(self):
+        settable = set(self.__dataclass_fields__) - {"name", "on_gpu", "device"}
+        unknown = set(self.on_gpu) - settable
+        if unknown:
+            raise ValueError(f"profile {self.name!r}: on_gpu cannot set {sorted(unknown)}")
+        if self.device not in DEVICES:
+            raise ValueError(
+                f"profile {self.name!r}: device must be one of {DEVICES}, got {self.device!r}"
+            )
+
+    def for_device(self, device: str) -> Profile:
+        """These sizes for ``device`` (``"cpu"`` or ``"gpu"``): ``on_gpu`` applied on a GPU.
+
+        Raises:
+            ValueError: an unknown device name.
+        """
+        device = str(device).strip().lower()
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+        base = PROFILES.get(self.name, self) if self.device != "cpu" else self
+        if device == "cpu":
+            return base
+        return replace(base, device="gpu", **base.on_gpu)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +95,8 @@ PROFILES: dict[str, Profile] = {
         code_sizes=(2, 4, 8, 16, 32, 64),
         n_classes=10,
         iw_samples=200,
+        # No GPU sizes yet: they are set once the notebooks' claims have been checked with them
+        # on a GPU (AELIB_DEVICE=gpu checks them on a CPU, slowly).
     ),
     "quick": Profile(
         name="quick",
@@ -76,8 +113,24 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def device_from_env(default: str) -> str:
+    """``$AELIB_DEVICE`` (``cpu`` or ``gpu``) when set, else ``default``.
+
+    Raises:
+        ValueError: ``$AELIB_DEVICE`` holds something else; the message names it.
+    """
+    value = os.environ.get(DEVICE_VAR, "").strip().lower()
+    if not value:
+        return default
+    if value not in DEVICES:
+        raise ValueError(f"unknown ${DEVICE_VAR} {value!r}: expected one of {', '.join(DEVICES)}")
+    return value
+
+
 def get_profile(name: str | None = None) -> Profile:
     """Return the profile called ``name``, or the one named by ``$AELIB_PROFILE`` (default ``full``).
+
+    These are the CPU sizes; :meth:`Profile.for_device` gives the sizes for a GPU.
 
     Raises:
         ValueError: the name is not one of ``PROFILES``; the message lists the valid names.

@@ -62,6 +62,7 @@ def record(notebook: str | None = None, **metrics) -> Path:
     payload = {
         "notebook": name,
         "profile": prof.name,
+        "sizes": prof.device,
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs)",
         "metrics": _plain(metrics),

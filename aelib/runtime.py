@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .profiles import Profile, get_profile
+from .profiles import Profile, device_from_env, get_profile
 
 _state: dict = {"notebook": None, "profile": None, "seed": None}
 
@@ -23,8 +23,19 @@ def _quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", message=".*np.object.*")
 
 
+def _has_gpu() -> bool:
+    try:
+        import tensorflow as tf
+    except ImportError:  # pragma: no cover - another Keras backend
+        return False
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
 def setup(notebook: str | None = None, seed: int = 42, profile: str | None = None) -> Profile:
     """Prepare a notebook or script run and return its :class:`~aelib.profiles.Profile`.
+
+    The profile's GPU sizes (``on_gpu``) apply when TensorFlow sees a GPU, or when
+    ``$AELIB_DEVICE`` is ``gpu``; ``$AELIB_DEVICE=cpu`` keeps the CPU sizes on any machine.
 
     Args:
         notebook: the notebook's name (``"01_autoencoder_vs_pca"``), used by :func:`aelib.record`.
@@ -32,15 +43,17 @@ def setup(notebook: str | None = None, seed: int = 42, profile: str | None = Non
         profile: a profile name; default ``$AELIB_PROFILE`` or ``"full"``.
 
     Raises:
-        ValueError: unknown profile name (the message lists the valid ones).
+        ValueError: unknown profile name or ``$AELIB_DEVICE`` (the message lists the valid ones).
     """
     prof = get_profile(profile)
+    device = device_from_env("")  # checked before the slow imports
     _quiet_tensorflow()
     random.seed(seed)
     np.random.seed(seed)
     import keras  # imported here so that `import aelib` stays light
 
     keras.utils.set_random_seed(seed)
+    prof = prof.for_device(device or ("gpu" if _has_gpu() else "cpu"))
     try:
         import tensorflow as tf
 
@@ -65,7 +78,8 @@ def describe(prof: Profile | None = None) -> str:
     prof = prof or get_profile()
     import keras
 
-    parts = [f"profile={prof.name}", f"keras={keras.__version__}"]
+    sizes = f" ({prof.device.upper()} sizes)" if prof.on_gpu else ""
+    parts = [f"profile={prof.name}{sizes}", f"keras={keras.__version__}"]
     try:
         import tensorflow as tf
 

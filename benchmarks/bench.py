@@ -3,7 +3,9 @@
 Each configuration runs in a fresh subprocess (so peak memory is its own), trains on synthetic
 28x28x1 images for a warm-up epoch and then times the following epochs (steady state). Measured:
 batch sizes, XLA compilation on and off (``jit_compile``), NumPy arrays versus a ``tf.data``
-pipeline, and mixed precision where a GPU is present.
+pipeline, and mixed precision where a GPU is present. The models are the series' main ones; the
+denoising model is fed ``(noisy, clean)`` pairs with fresh Gaussian noise per batch, either from
+``aelib.denoise.CorruptedBatches`` (a NumPy ``PyDataset``) or from a ``tf.data`` map.
 
     python benchmarks/bench.py                 # the default grid, prints a table
     python benchmarks/bench.py --out bench.json --models dense conv --batch 128 256
@@ -16,18 +18,49 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 
+# name: (builder expression, the notebook that trains it)
 MODELS = {
-    "linear": "models.linear_autoencoder((28, 28, 1), 16)",
-    "dense": "models.dense_autoencoder((28, 28, 1), 32, hidden=(512, 256))",
-    "conv-stride": "models.conv_autoencoder((28, 28, 1), 32, filters=(32, 64))",
-    "conv-pool": "models.conv_autoencoder((28, 28, 1), 32, filters=(16, 32), downsampling='pool', upsampling='nearest')",
+    "linear": ("models.linear_autoencoder((28, 28, 1), 16)", "01"),
+    "dense": ("models.dense_autoencoder((28, 28, 1), 32, hidden=(512, 256))", "01, 02"),
+    "conv-stride": ("models.conv_autoencoder((28, 28, 1), 32, filters=(32, 64))", "01"),
+    "conv-pool": (
+        "models.conv_autoencoder((28, 28, 1), 32, filters=(16, 32), downsampling='pool', "
+        "upsampling='nearest')",
+        "02",
+    ),
+    "conv-dae": ("models.conv_autoencoder((28, 28, 1), 64, filters=(16, 32))", "04"),
+    "vae": ("vae.build_vae((28, 28, 1), 16, hidden=(256, 128), seed=0)", "05"),
 }
+NOISE_SIGMA = 0.5  # the denoising model's training corruption
+
+
+def forward_flops(model) -> int:
+    """Floating-point operations of one image's forward pass through the dense and conv layers.
+
+    A multiply-add counts as two operations; activations, pooling and resizing are left out, so
+    this is a lower bound. Training costs about three times the forward pass (forward, and the
+    gradients with respect to the inputs and to the weights).
+    """
+    import keras
+
+    total = 0
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.Dense):
+            total += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, keras.layers.Conv2DTranspose):
+            kh, kw, cout, cin = layer.kernel.shape
+            h, w = layer.input.shape[1:3]
+            total += 2 * kh * kw * cin * cout * h * w
+        elif isinstance(layer, keras.layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            h, w = layer.output.shape[1:3]
+            total += 2 * kh * kw * cin * cout * h * w
+    return int(total)
 
 
 def _child(cfg: dict) -> dict:
@@ -36,15 +69,27 @@ def _child(cfg: dict) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from aelib import models  # noqa: F401  (used by the eval'd builder expressions)
+    from aelib import denoise, models, vae  # noqa: F401  (used by the eval'd builder expressions)
 
     gpus = tf.config.list_physical_devices("GPU")
     if cfg["mixed"]:
         keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).random((cfg["n"], 28, 28, 1), dtype=np.float32)
-    model = eval(MODELS[cfg["model"]])  # noqa: S307 - the expressions are this file's own
-    model.compile(optimizer="adam", loss="mse", jit_compile=cfg["jit"])
+    is_vae = cfg["model"] == "vae"
+    if is_vae:
+        x = (x > 0.5).astype(np.float32)  # the VAE models binarised images
+    model = eval(MODELS[cfg["model"]][0])  # noqa: S307 - the expressions are this file's own
+    if is_vae:
+        loss = None  # the VAE's loss is its own (compute_loss)
+    else:
+        loss = "mse"
+    model.compile(
+        optimizer="adam",
+        loss=loss,
+        jit_compile=cfg["jit"],
+        steps_per_execution=cfg.get("spe", 1),
+    )
 
     times: list[float] = []
 
@@ -55,33 +100,47 @@ def _child(cfg: dict) -> dict:
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.t)
 
+    fit = dict(epochs=1 + cfg["epochs"], verbose=0, callbacks=[Timer()])
+    noisy = cfg["model"] == "conv-dae"
     if cfg["pipeline"] == "tfdata":
-        ds = (
-            tf.data.Dataset.from_tensor_slices((x, x))
-            .cache()
-            .shuffle(cfg["n"], seed=0)
-            .batch(cfg["batch"])
-            .prefetch(tf.data.AUTOTUNE)
-        )
-        model.fit(ds, epochs=1 + cfg["epochs"], verbose=0, callbacks=[Timer()])
-    else:
+        ds = tf.data.Dataset.from_tensor_slices(x).cache().shuffle(cfg["n"], seed=0)
+        ds = ds.batch(cfg["batch"])
+        if noisy:  # fresh noise for every batch, drawn inside the pipeline
+
+            def add_noise(clean):
+                noise = tf.random.normal(tf.shape(clean), stddev=NOISE_SIGMA)
+                return tf.clip_by_value(clean + noise, 0.0, 1.0), clean
+
+            ds = ds.map(add_noise, num_parallel_calls=tf.data.AUTOTUNE)
+        elif not is_vae:
+            ds = ds.map(lambda b: (b, b))
+        model.fit(ds.prefetch(tf.data.AUTOTUNE), **fit)
+    elif noisy:  # the NumPy pipeline of notebook 04
         model.fit(
-            x, x, batch_size=cfg["batch"], epochs=1 + cfg["epochs"], verbose=0, callbacks=[Timer()]
+            denoise.CorruptedBatches(x, ("gaussian", NOISE_SIGMA), batch_size=cfg["batch"]), **fit
         )
+    elif is_vae:
+        model.fit(x, batch_size=cfg["batch"], **fit)
+    else:
+        model.fit(x, x, batch_size=cfg["batch"], **fit)
     steady = times[1:]
     epoch_s = sum(steady) / len(steady)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
     gpu_peak = None
     if gpus:
         gpu_peak = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+    flops = forward_flops(model)
     return {
         **cfg,
         "epoch_s": epoch_s,
         "images_per_s": cfg["n"] / epoch_s,
+        "forward_mflop_per_image": flops / 1e6,
+        "train_gflop_per_s": 3 * flops * cfg["n"] / epoch_s / 1e9,
         "peak_rss_mib": peak,
         "gpu_peak_mib": gpu_peak,
         "params": model.count_params(),
         "device": "GPU" if gpus else "CPU",
+        "notebooks": MODELS[cfg["model"]][1],
     }
 
 
@@ -97,15 +156,29 @@ def run(cfg: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def best_per_model(rows: list[dict]) -> dict[str, dict]:
+    """For each model: the fastest configuration at the batch size its notebook uses most."""
+    best: dict[str, dict] = {}
+    for row in rows:
+        if "error" in row:
+            continue
+        key = f"{row['model']} @ batch {row['batch']}"
+        if key not in best or row["images_per_s"] > best[key]["images_per_s"]:
+            best[key] = row
+    return best
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--batch", nargs="*", type=int, default=[128, 256, 512])
+    parser.add_argument(
+        "--batch", nargs="*", type=int, help="batch sizes (default 64 256; on a GPU 64 256 1024)"
+    )
     parser.add_argument("--n", type=int, default=8192, help="images per epoch")
     parser.add_argument(
         "--epochs", type=int, default=2, help="timed epochs after the warm-up epoch"
     )
-    parser.add_argument("--out", default="benchmarks/results.json")
+    parser.add_argument("--out", default="benchmarks/throughput.json")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -113,36 +186,83 @@ def main() -> int:
         return 0
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    from aelib.cli import device_name
 
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    device = device_name()
+    has_gpu = not device.endswith("no GPU")
+    batches = args.batch or ([64, 256, 1024] if has_gpu else [64, 256])
     grid = []
     for model in args.models:
-        for batch in args.batch:
+        for batch in batches:
             for jit in (False, True):
                 grid.append(dict(model=model, batch=batch, jit=jit, pipeline="numpy", mixed=False))
-            grid.append(dict(model=model, batch=batch, jit=False, pipeline="tfdata", mixed=False))
+            # several steps per call into the compiled graph: less Python overhead per batch
+            grid.append(
+                dict(model=model, batch=batch, jit=has_gpu, pipeline="numpy", mixed=False, spe=16)
+            )
+            # tf.data with what Keras' jit_compile="auto" picks: XLA on a GPU, not on a CPU
+            grid.append(dict(model=model, batch=batch, jit=has_gpu, pipeline="tfdata", mixed=False))
             if has_gpu:
                 grid.append(dict(model=model, batch=batch, jit=True, pipeline="numpy", mixed=True))
     rows = []
     print(
-        f"{'model':12} {'batch':>5} {'xla':>5} {'pipeline':>8} {'mixed':>5} {'img/s':>9} {'epoch s':>8} {'peak MiB':>9}"
+        f"device: {device}; {args.n} images per epoch, {args.epochs} timed epochs after one warm-up"
+    )
+    print(
+        f"{'model':12} {'batch':>5} {'xla':>5} {'spe':>3} {'pipeline':>9} {'mixed':>5} {'img/s':>8} "
+        f"{'epoch s':>8} {'GFLOP/s':>8} {'peak MiB':>9}"
     )
     for cfg in grid:
         row = run({**cfg, "n": args.n, "epochs": args.epochs})
         rows.append(row)
+        pipeline = (
+            "PyDataset"
+            if cfg["model"] == "conv-dae" and cfg["pipeline"] == "numpy"
+            else cfg["pipeline"]
+        )
+        row["pipeline_label"] = pipeline
         if "error" in row:
-            print(f"{cfg['model']:12} {cfg['batch']:5d} failed: {row['error']}")
+            print(
+                f"{cfg['model']:12} {cfg['batch']:5d} {str(cfg['jit']):>5} {pipeline:>9} failed: {row['error']}"
+            )
             continue
         print(
-            f"{row['model']:12} {row['batch']:5d} {str(row['jit']):>5} {row['pipeline']:>8} "
-            f"{str(row['mixed']):>5} {row['images_per_s']:9.0f} {row['epoch_s']:8.2f} {row['peak_rss_mib']:9.0f}",
+            f"{row['model']:12} {row['batch']:5d} {str(row['jit']):>5} {row.get('spe', 1):3d} {pipeline:>9} "
+            f"{str(row['mixed']):>5} {row['images_per_s']:8.0f} {row['epoch_s']:8.2f} "
+            f"{row['train_gflop_per_s']:8.1f} {row['peak_rss_mib']:9.0f}",
             flush=True,
         )
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {'GPU' if has_gpu else 'no GPU'}"
+    best = best_per_model(rows)
+    print("\nfastest configuration per model and batch size:")
+    for key, row in best.items():
+        print(
+            f"  {key:22} xla={row['jit']!s:5} steps/execution={row.get('spe', 1):<3d} "
+            f"pipeline={row['pipeline_label']:9} "
+            f"mixed={row['mixed']!s:5} {row['images_per_s']:8.0f} img/s"
+        )
     with open(args.out, "w") as fh:
-        json.dump({"machine": machine, "n": args.n, "rows": rows}, fh, indent=2)
-    print(f"wrote {args.out} ({machine})")
+        json.dump(
+            {
+                "device": device,
+                "n": args.n,
+                "epochs": args.epochs,
+                "rows": rows,
+                "best": {
+                    k: {
+                        "jit": v["jit"],
+                        "steps_per_execution": v.get("spe", 1),
+                        "pipeline": v["pipeline_label"],
+                        "mixed": v["mixed"],
+                        "images_per_s": v["images_per_s"],
+                    }
+                    for k, v in best.items()
+                },
+            },
+            fh,
+            indent=2,
+        )
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -46,7 +46,81 @@ def test_run_executes_records_and_tables(project, capsys):
     executed = nbformat.read(project / "notebooks/01_demo.ipynb", as_version=4)
     assert "CHECK passed: one plus one is two" in executed.cells[1].outputs[0]["text"]
     runtimes = json.loads((project / "results/_runtimes.json").read_text())
-    assert "01_demo" in runtimes["quick"]
+    (entry,) = runtimes.values()
+    assert entry["profile"] == "quick" and entry["device"] == cli.device_name()
+    timed = entry["notebooks"]["01_demo"]
+    assert timed["seconds"] > 0 and timed["keras"]
+    # the three slowest code cells, numbered from 1 as Jupyter shows them
+    assert len(timed["slowest_cells"]) == 3
+    assert {cell for cell, _ in timed["slowest_cells"]} <= {1, 2, 3}
+
+
+def _run(seconds, cells=None):
+    return cli.NotebookRun(seconds, cells or {1: seconds})
+
+
+def test_record_runtimes_merges_per_profile_and_device(tmp_path):
+    path = tmp_path / "runtimes.json"
+    cli.record_runtimes(
+        path, "quick", "2 CPU cores (X), no GPU", {"01_a": _run(30), "02_b": _run(40)}
+    )
+    cli.record_runtimes(path, "full", "2 CPU cores (X), no GPU", {"01_a": _run(200)})
+    record = cli.record_runtimes(path, "quick", "2 CPU cores (X), no GPU", {"02_b": _run(45)})
+    assert set(record) == {"quick @ 2 CPU cores (X), no GPU", "full @ 2 CPU cores (X), no GPU"}
+    quick = record["quick @ 2 CPU cores (X), no GPU"]["notebooks"]
+    assert quick["01_a"]["seconds"] == 30 and quick["02_b"]["seconds"] == 45  # replaced, kept
+    assert json.loads(path.read_text()) == record
+
+
+def test_record_runtimes_replaces_a_foreign_layout(tmp_path):
+    path = tmp_path / "runtimes.json"
+    path.write_text(json.dumps({"quick": {"01_a": {"seconds": 3}}}))
+    record = cli.record_runtimes(path, "quick", "cpu", {"01_a": _run(5)})
+    assert list(record) == ["quick @ cpu"]
+
+
+def test_slowest_cells_are_ranked():
+    run = cli.NotebookRun(10.0, {1: 0.5, 2: 6.04, 3: 0.1, 4: 3.0})
+    assert run.slowest(2) == [[2, 6.0], [4, 3.0]]
+
+
+def test_runtimes_markdown_and_readme_block(tmp_path):
+    path = tmp_path / "runtimes.json"
+    cli.record_runtimes(
+        path, "full", "2 CPU cores (X), no GPU", {"01_a": _run(250), "02_b": _run(70)}
+    )
+    cli.record_runtimes(
+        path, "quick", "2 CPU cores (X), no GPU", {"01_a": _run(30), "02_b": _run(40)}
+    )
+    cli.record_runtimes(path, "full", "NVIDIA H100", {"01_a": _run(20)})
+    table = cli.runtimes_markdown(json.loads(path.read_text()))
+    lines = table.splitlines()
+    # columns: the CPU's quick then full run, then the GPU's; a partial column is marked as such
+    assert lines[0] == "| notebook | quick [1] | full [2] | full [3] |"
+    assert lines[2] == "| 01_a | 30 s | 4 min 10 s | 20 s |"
+    assert lines[3] == "| 02_b | 40 s | 1 min 10 s | - |"
+    assert lines[4] == "| **all** | **1 min 10 s** | **5 min 20 s** | 20 s (partial) |"
+    assert lines[6].startswith("[1] `quick` profile on 2 CPU cores (X), no GPU;")
+    assert lines[8].startswith("[3] `full` profile on NVIDIA H100;")
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# T\n\n{cli.README_BEGIN}\nold\n{cli.README_END}\n\nafter\n")
+    assert cli.main(["runtimes", str(path), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old" not in text and table in text and text.endswith("after\n")
+
+
+def test_runtimes_errors(tmp_path, capsys):
+    assert cli.main(["runtimes", str(tmp_path / "missing.json")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    path = tmp_path / "r.json"
+    cli.record_runtimes(path, "quick", "cpu", {"01_a": _run(5)})
+    readme = tmp_path / "README.md"
+    readme.write_text("no markers here\n")
+    assert cli.main(["runtimes", str(path), "--readme", str(readme)]) == 1
+    assert "no run-time block" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="empty"):
+        cli.runtimes_markdown({})
 
 
 def test_run_stops_at_first_failing_cell(project, capsys):

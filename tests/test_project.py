@@ -94,3 +94,23 @@ def test_notebook_committed_outputs(path):
         else "CHECK passed:" in "".join(o["text"])
         for o in claims
     )
+
+
+def test_readme_runtime_table_is_the_recorded_one():
+    from aelib import cli
+
+    record_path = ROOT / "benchmarks" / "runtimes.json"
+    record = json.loads(record_path.read_text())
+    readme = (ROOT / "README.md").read_text()
+    table = cli.runtimes_markdown(record)
+    assert cli.replace_block(readme, table) == readme, (
+        "README's run-time table differs from benchmarks/runtimes.json: "
+        "run `aelib runtimes benchmarks/runtimes.json --readme README.md`"
+    )
+    # every notebook is timed in the quick profile (what CI runs) on at least one CPU machine
+    stems = {p.stem for p in NOTEBOOKS}
+    for profile in ("quick",):
+        cpu = [
+            e for e in record.values() if e["profile"] == profile and e["device"].endswith("no GPU")
+        ]
+        assert any(set(e["notebooks"]) >= stems for e in cpu), f"no complete {profile} CPU column"
