@@ -16,7 +16,7 @@ help:
 	@echo "make lint     ruff over the package, tests and notebooks"
 	@echo "make outputs  re-execute the notebooks in place with the full profile (committed outputs)"
 	@echo "make timings  time every notebook with the quick profile (the README's run-time table)"
-	@echo "make bench    training throughput of the aelib models (not part of the tests)"
+	@echo "make bench    training throughput of the aelib models, into the README (not part of the tests)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,7 @@ timings: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py --readme README.md
 
 clean:
 	rm -rf .test-results .pytest_cache build *.egg-info

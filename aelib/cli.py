@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from . import __version__
-from .profiles import PROFILES
+from .profiles import PROFILES, device_from_env
 
 
 def _notebooks_dir() -> Path:
@@ -186,6 +186,10 @@ def cmd_run(args) -> int:
         raise SystemExit(
             f"aelib run: unknown profile {profile!r}: expected one of {', '.join(PROFILES)}"
         )
+    try:
+        device_from_env("cpu")  # a bad $AELIB_DEVICE fails here, not in every notebook
+    except ValueError as err:
+        raise SystemExit(f"aelib run: {err}") from None
     os.environ.setdefault("AELIB_RESULTS_DIR", str(results_dir().resolve()))
     print(f"running {len(paths)} notebook(s) with profile {profile!r}", flush=True)
     runs: dict[str, NotebookRun] = {}
@@ -207,7 +211,12 @@ def cmd_run(args) -> int:
         if args.runtimes
         else Path(os.environ["AELIB_RESULTS_DIR"]) / "_runtimes.json"
     )
-    record_runtimes(target, profile, device_name(), runs)
+    device = device_name()
+    hardware = "cpu" if device.endswith("no GPU") else "gpu"
+    sizes = device_from_env(hardware)
+    # $AELIB_DEVICE can train one device's sizes on the other: its times are not the profile's own
+    label = profile if sizes == hardware else f"{profile}, {sizes.upper()} sizes"
+    record_runtimes(target, label, device, runs)
     print()
     print(results_table({name: run.seconds for name, run in runs.items()}))
     print(f"\nrun times recorded in {target}; `aelib runtimes {target}` prints them as a table")

@@ -8,7 +8,11 @@ denoising model is fed ``(noisy, clean)`` pairs with fresh Gaussian noise per ba
 ``aelib.denoise.CorruptedBatches`` (a NumPy ``PyDataset``) or from a ``tf.data`` map.
 
     python benchmarks/bench.py                 # the default grid, prints a table
-    python benchmarks/bench.py --out bench.json --models dense conv --batch 128 256
+    python benchmarks/bench.py --out bench.json --models dense conv-stride --batch 128 256
+    python benchmarks/bench.py --readme README.md   # the README's table from the saved JSON
+
+Each configuration reports the median of its timed epochs and their spread ((max - min) / median):
+a difference between two configurations smaller than their spreads is noise, not a winner.
 
 Not run by the tests: its numbers depend on the machine and on what else runs on it.
 """
@@ -19,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -124,7 +129,7 @@ def _child(cfg: dict) -> dict:
     else:
         model.fit(x, x, batch_size=cfg["batch"], **fit)
     steady = times[1:]
-    epoch_s = sum(steady) / len(steady)
+    epoch_s = statistics.median(steady)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
     gpu_peak = None
     if gpus:
@@ -133,6 +138,8 @@ def _child(cfg: dict) -> dict:
     return {
         **cfg,
         "epoch_s": epoch_s,
+        "epoch_s_each": [round(t, 4) for t in steady],
+        "spread": (max(steady) - min(steady)) / epoch_s,
         "images_per_s": cfg["n"] / epoch_s,
         "forward_mflop_per_image": flops / 1e6,
         "train_gflop_per_s": 3 * flops * cfg["n"] / epoch_s / 1e9,
@@ -156,16 +163,93 @@ def run(cfg: dict) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def default_config(row: dict) -> dict:
+    """What the notebooks use for this row's model and batch: NumPy input, Keras' jit default."""
+    return dict(jit=row["device"] == "GPU", pipeline="numpy", mixed=False, spe=1)
+
+
+def _matches(row: dict, cfg: dict) -> bool:
+    return all(row.get(k, 1 if k == "spe" else None) == v for k, v in cfg.items())
+
+
 def best_per_model(rows: list[dict]) -> dict[str, dict]:
-    """For each model: the fastest configuration at the batch size its notebook uses most."""
+    """For each model and batch: the fastest configuration, and whether it clearly beats the default.
+
+    ``clear`` is true when the fastest configuration's median beats the default's by more than the
+    two spreads added (so the ranges of their timed epochs do not overlap).
+    """
     best: dict[str, dict] = {}
+    default: dict[str, dict] = {}
     for row in rows:
         if "error" in row:
             continue
         key = f"{row['model']} @ batch {row['batch']}"
         if key not in best or row["images_per_s"] > best[key]["images_per_s"]:
             best[key] = row
-    return best
+        if _matches(row, default_config(row)):
+            default[key] = row
+    out = {}
+    for key, row in best.items():
+        base = default.get(key)
+        gain = row["images_per_s"] / base["images_per_s"] - 1 if base else None
+        clear = base is not None and gain > row["spread"] + base["spread"]
+        out[key] = {**row, "gain_over_default": gain, "clear": bool(clear and row is not base)}
+    return out
+
+
+COLUMNS = [
+    ("NumPy arrays", dict(jit=False, pipeline="numpy", mixed=False, spe=1)),
+    ("+ XLA", dict(jit=True, pipeline="numpy", mixed=False, spe=1)),
+    ("+ 16 steps per execution", dict(pipeline="numpy", mixed=False, spe=16)),
+    ("tf.data", dict(pipeline="tfdata", mixed=False, spe=1)),
+    ("mixed precision + XLA", dict(jit=True, pipeline="numpy", mixed=True, spe=1)),
+]
+
+
+def markdown_table(record: dict, batch: int) -> str:
+    """The README's table: images per second (median, and the spread of the timed epochs)."""
+    rows = [r for r in record["rows"] if "error" not in r and r["batch"] == batch]
+    if not rows:
+        raise ValueError(f"no successful rows at batch {batch} in the record")
+    columns = [(name, cfg) for name, cfg in COLUMNS if any(_matches(r, cfg) for r in rows)]
+    lines = [
+        "| model (notebooks) | forward MFLOP / image | " + " | ".join(n for n, _ in columns) + " |",
+        "|---|---:|" + "---:|" * len(columns),
+    ]
+    for model in dict.fromkeys(r["model"] for r in rows):
+        mine = [r for r in rows if r["model"] == model]
+        cells = []
+        for _, cfg in columns:
+            hit = next((r for r in mine if _matches(r, cfg)), None)
+            cells.append(
+                f"{hit['images_per_s']:,.0f} ±{100 * hit['spread'] / 2:.0f}%" if hit else "–"
+            )
+        lines.append(
+            f"| {model} ({mine[0]['notebooks']}) | {mine[0]['forward_mflop_per_image']:.2f} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    lines.append("")
+    lines.append(
+        f"{record['device']}; batch {batch}, {record['n']:,} synthetic 28×28 images per epoch, "
+        f"images per second from the median of {record['epochs']} timed epochs after a warm-up "
+        "one, ± half their range. For `conv-dae` the NumPy columns feed "
+        "`aelib.denoise.CorruptedBatches` and the tf.data column draws the noise in a `map`."
+    )
+    return "\n".join(lines)
+
+
+README_BEGIN = "<!-- throughput:begin (made by `python benchmarks/bench.py --readme`) -->"
+README_END = "<!-- throughput:end -->"
+
+
+def replace_block(text: str, table: str) -> str:
+    """``text`` with the part between the throughput markers replaced by ``table``."""
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"no throughput block: the file needs {README_BEGIN} and {README_END}")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}"
 
 
 def main() -> int:
@@ -176,13 +260,32 @@ def main() -> int:
     )
     parser.add_argument("--n", type=int, default=8192, help="images per epoch")
     parser.add_argument(
-        "--epochs", type=int, default=2, help="timed epochs after the warm-up epoch"
+        "--epochs", type=int, default=5, help="timed epochs after the warm-up epoch"
     )
     parser.add_argument("--out", default="benchmarks/throughput.json")
+    parser.add_argument(
+        "--readme",
+        metavar="FILE",
+        help="write the table of the saved --out record into FILE's throughput block; no runs",
+    )
+    parser.add_argument(
+        "--table-batch", type=int, default=256, help="the batch size the --readme table shows"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(json.loads(args.child))))
+        return 0
+    if args.epochs < 2:
+        parser.error(f"--epochs must be at least 2 to measure a spread, got {args.epochs}")
+    if args.readme:
+        with open(args.out) as fh:
+            table = markdown_table(json.load(fh), args.table_batch)
+        with open(args.readme) as fh:
+            text = fh.read()
+        with open(args.readme, "w") as fh:
+            fh.write(replace_block(text, table))
+        print(f"updated the throughput table in {args.readme} from {args.out}")
         return 0
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -211,7 +314,7 @@ def main() -> int:
     )
     print(
         f"{'model':12} {'batch':>5} {'xla':>5} {'spe':>3} {'pipeline':>9} {'mixed':>5} {'img/s':>8} "
-        f"{'epoch s':>8} {'GFLOP/s':>8} {'peak MiB':>9}"
+        f"{'spread':>6} {'epoch s':>8} {'GFLOP/s':>8} {'peak MiB':>9}"
     )
     for cfg in grid:
         row = run({**cfg, "n": args.n, "epochs": args.epochs})
@@ -229,17 +332,22 @@ def main() -> int:
             continue
         print(
             f"{row['model']:12} {row['batch']:5d} {str(row['jit']):>5} {row.get('spe', 1):3d} {pipeline:>9} "
-            f"{str(row['mixed']):>5} {row['images_per_s']:8.0f} {row['epoch_s']:8.2f} "
+            f"{str(row['mixed']):>5} {row['images_per_s']:8.0f} {row['spread']:6.0%} "
+            f"{row['epoch_s']:8.2f} "
             f"{row['train_gflop_per_s']:8.1f} {row['peak_rss_mib']:9.0f}",
             flush=True,
         )
     best = best_per_model(rows)
-    print("\nfastest configuration per model and batch size:")
+    print("\nfastest configuration per model and batch size (clear: beats the default by more")
+    print("than the two spreads; the default is NumPy input with Keras' jit_compile='auto'):")
     for key, row in best.items():
+        gain = row["gain_over_default"]
+        verdict = "no default row" if gain is None else f"{gain:+.0%} over the default"
         print(
             f"  {key:22} xla={row['jit']!s:5} steps/execution={row.get('spe', 1):<3d} "
             f"pipeline={row['pipeline_label']:9} "
-            f"mixed={row['mixed']!s:5} {row['images_per_s']:8.0f} img/s"
+            f"mixed={row['mixed']!s:5} {row['images_per_s']:8.0f} img/s, {verdict}"
+            + (" (clear)" if row["clear"] else " (within the spread)" if gain else "")
         )
     with open(args.out, "w") as fh:
         json.dump(
@@ -255,6 +363,8 @@ def main() -> int:
                         "pipeline": v["pipeline_label"],
                         "mixed": v["mixed"],
                         "images_per_s": v["images_per_s"],
+                        "gain_over_default": v["gain_over_default"],
+                        "clear": v["clear"],
                     }
                     for k, v in best.items()
                 },

@@ -55,6 +55,21 @@ def test_run_executes_records_and_tables(project, capsys):
     assert {cell for cell, _ in timed["slowest_cells"]} <= {1, 2, 3}
 
 
+def test_run_labels_times_of_the_other_devices_sizes(project, monkeypatch, capsys):
+    _notebook(project / "notebooks", "01_demo", ["import aelib\nP = aelib.setup('01_demo')"])
+    monkeypatch.setenv("AELIB_DEVICE", "tpu")
+    with pytest.raises(SystemExit, match="unknown \\$AELIB_DEVICE 'tpu'"):
+        cli.main(["run", "--profile", "quick", "--no-progress"])
+    hardware = "cpu" if cli.device_name().endswith("no GPU") else "gpu"
+    other = "gpu" if hardware == "cpu" else "cpu"
+    monkeypatch.setenv("AELIB_DEVICE", other)
+    assert cli.main(["run", "--profile", "quick", "--no-progress"]) == 0
+    runtimes = json.loads((project / "results/_runtimes.json").read_text())
+    (entry,) = runtimes.values()
+    # trained with the other device's sizes: not the quick profile's own times on this machine
+    assert entry["profile"] == f"quick, {other.upper()} sizes"
+
+
 def _run(seconds, cells=None):
     return cli.NotebookRun(seconds, cells or {1: seconds})
 

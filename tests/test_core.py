@@ -59,6 +59,16 @@ def test_gpu_sizes_apply_only_on_a_gpu(monkeypatch):
         profiles.Profile("x", 1, 1, 1, 1, 1, 1, (2,), 1, 1, on_gpu={"speed": 2, "name": "y"})
 
 
+def test_gpu_sizes_only_add_training():
+    # a GPU's headroom buys more of the same lesson: no GPU size is below its CPU size, and the
+    # quick profile (what CI runs, also on a machine with a GPU) has none
+    for prof in profiles.PROFILES.values():
+        cpu = prof.as_dict()
+        for name, value in prof.on_gpu.items():
+            assert value >= cpu[name], f"{prof.name}: on_gpu {name}={value} < {cpu[name]}"
+    assert profiles.PROFILES["full"].on_gpu and not profiles.PROFILES["quick"].on_gpu
+
+
 def test_setup_picks_sizes_by_device(monkeypatch, capsys):
     full = _with_gpu_sizes(monkeypatch)
     monkeypatch.setenv("AELIB_PROFILE", "full")

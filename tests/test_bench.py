@@ -1,0 +1,98 @@
+"""The benchmark's bookkeeping: picking a winner only beyond the noise, and the README's table."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(model, ips, spread, jit=False, pipeline="numpy", spe=1, batch=256, device="CPU"):
+    row = dict(
+        model=model,
+        batch=batch,
+        jit=jit,
+        pipeline=pipeline,
+        pipeline_label=pipeline,
+        mixed=False,
+        images_per_s=ips,
+        spread=spread,
+        device=device,
+        notebooks="01",
+        forward_mflop_per_image=1.5,
+    )
+    if spe != 1:
+        row["spe"] = spe
+    return row
+
+
+def test_a_winner_inside_the_spread_is_not_clear(bench):
+    rows = [
+        _row("dense", 1000, 0.10),
+        _row("dense", 1150, 0.10, jit=True),  # +15%: less than the 20% of spreads
+        _row("conv", 1000, 0.05),
+        _row("conv", 1500, 0.05, pipeline="tfdata"),  # +50%: clear
+        _row("linear", 2000, 0.02),
+        _row("linear", 1000, 0.02, jit=True),  # the default wins
+    ]
+    best = bench.best_per_model(rows)
+    dense, conv, linear = (best[f"{m} @ batch 256"] for m in ("dense", "conv", "linear"))
+    assert dense["jit"] and dense["gain_over_default"] == pytest.approx(0.15)
+    assert not dense["clear"]
+    assert conv["pipeline"] == "tfdata" and conv["clear"]
+    assert not linear["jit"] and linear["gain_over_default"] == 0 and not linear["clear"]
+
+
+def test_on_a_gpu_the_default_is_xla(bench):
+    rows = [
+        _row("vae", 9000, 0.01, jit=False, device="GPU"),
+        _row("vae", 10000, 0.01, jit=True, device="GPU"),
+    ]
+    best = bench.best_per_model(rows)["vae @ batch 256"]
+    assert best["jit"] and best["gain_over_default"] == 0 and not best["clear"]
+
+
+def test_markdown_table_shows_median_and_half_range(bench):
+    record = {
+        "device": "2 CPU cores (test), no GPU",
+        "n": 8192,
+        "epochs": 5,
+        "rows": [
+            _row("dense", 12345.6, 0.10),
+            _row("dense", 999, 0.5, jit=True),
+            _row("dense", 5, 0.0, batch=64),
+            {"model": "dense", "batch": 256, "error": "boom"},
+        ],
+    }
+    table = bench.markdown_table(record, 256)
+    lines = table.splitlines()
+    assert lines[0].startswith(
+        "| model (notebooks) | forward MFLOP / image | NumPy arrays | + XLA |"
+    )
+    assert "tf.data" not in lines[0]  # no row measured it
+    assert lines[2] == "| dense (01) | 1.50 | 12,346 ±5% | 999 ±25% |"
+    assert "batch 256" in table and "median of 5 timed epochs" in table
+    with pytest.raises(ValueError, match="batch 1024"):
+        bench.markdown_table(record, 1024)
+
+
+def test_readme_throughput_table_is_the_recorded_one(bench):
+    record = json.loads((ROOT / "benchmarks" / "throughput.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    table = bench.markdown_table(record, 256)
+    assert bench.replace_block(readme, table) == readme, (
+        "README's throughput table differs from benchmarks/throughput.json: "
+        "run `python benchmarks/bench.py --readme README.md`"
+    )
+    with pytest.raises(ValueError, match="no throughput block"):
+        bench.replace_block("no markers here", table)
