@@ -206,35 +206,48 @@ COLUMNS = [
 ]
 
 
-def markdown_table(record: dict, batch: int) -> str:
-    """The README's table: images per second (median, and the spread of the timed epochs)."""
-    rows = [r for r in record["rows"] if "error" not in r and r["batch"] == batch]
-    if not rows:
-        raise ValueError(f"no successful rows at batch {batch} in the record")
+def markdown_table(record: dict, batches: list[int]) -> str:
+    """The README's table: images per second (median, and the spread of the timed epochs) per
+    model and batch size, and the peak memory of the default configuration."""
+    rows = [r for r in record["rows"] if "error" not in r and r["batch"] in batches]
+    missing = sorted(set(batches) - {r["batch"] for r in rows})
+    if missing:
+        raise ValueError(f"no successful rows at batch {missing} in the record")
     columns = [(name, cfg) for name, cfg in COLUMNS if any(_matches(r, cfg) for r in rows)]
     lines = [
-        "| model (notebooks) | forward MFLOP / image | " + " | ".join(n for n, _ in columns) + " |",
-        "|---|---:|" + "---:|" * len(columns),
+        "| model (notebooks) | batch | forward MFLOP / image | "
+        + " | ".join(n for n, _ in columns)
+        + " | peak memory, MiB |",
+        "|---|---:|---:|" + "---:|" * len(columns) + "---:|",
     ]
     for model in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == model]
-        cells = []
-        for _, cfg in columns:
-            hit = next((r for r in mine if _matches(r, cfg)), None)
-            cells.append(
-                f"{hit['images_per_s']:,.0f} ±{100 * hit['spread'] / 2:.0f}%" if hit else "–"
+        for batch in batches:
+            mine = [r for r in rows if r["model"] == model and r["batch"] == batch]
+            if not mine:
+                continue
+            cells = []
+            for _, cfg in columns:
+                hit = next((r for r in mine if _matches(r, cfg)), None)
+                cells.append(
+                    f"{hit['images_per_s']:,.0f} ±{100 * hit['spread'] / 2:.0f}%" if hit else "–"
+                )
+            base = next((r for r in mine if _matches(r, default_config(r))), None)
+            memory = "–" if base is None else f"{base['peak_rss_mib']:,.0f}"
+            if base is not None and base.get("gpu_peak_mib") is not None:
+                memory += f" (GPU {base['gpu_peak_mib']:,.0f})"
+            lines.append(
+                f"| {model} ({mine[0]['notebooks']}) | {batch} | "
+                f"{mine[0]['forward_mflop_per_image']:.2f} | "
+                + " | ".join(cells)
+                + f" | {memory} |"
             )
-        lines.append(
-            f"| {model} ({mine[0]['notebooks']}) | {mine[0]['forward_mflop_per_image']:.2f} | "
-            + " | ".join(cells)
-            + " |"
-        )
     lines.append("")
     lines.append(
-        f"{record['device']}; batch {batch}, {record['n']:,} synthetic 28×28 images per epoch, "
-        f"images per second from the median of {record['epochs']} timed epochs after a warm-up "
-        "one, ± half their range. For `conv-dae` the NumPy columns feed "
-        "`aelib.denoise.CorruptedBatches` and the tf.data column draws the noise in a `map`."
+        f"{record['device']}; {record['n']:,} synthetic 28×28 images per epoch, images per second "
+        f"from the median of {record['epochs']} timed epochs after a warm-up one, ± half their "
+        "range. Peak memory: the process's resident set in the default configuration (NumPy "
+        "arrays, Keras' `jit_compile`), TensorFlow included. For `conv-dae` the NumPy columns "
+        "feed `aelib.denoise.CorruptedBatches` and the tf.data column draws the noise in a `map`."
     )
     return "\n".join(lines)
 
@@ -269,7 +282,11 @@ def main() -> int:
         help="write the table of the saved --out record into FILE's throughput block; no runs",
     )
     parser.add_argument(
-        "--table-batch", type=int, default=256, help="the batch size the --readme table shows"
+        "--table-batch",
+        nargs="+",
+        type=int,
+        default=[64, 256],
+        help="the batch sizes the --readme table shows (default 64 256)",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

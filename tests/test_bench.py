@@ -62,34 +62,36 @@ def test_on_a_gpu_the_default_is_xla(bench):
     assert best["jit"] and best["gain_over_default"] == 0 and not best["clear"]
 
 
-def test_markdown_table_shows_median_and_half_range(bench):
+def test_markdown_table_shows_median_half_range_and_memory(bench):
     record = {
         "device": "2 CPU cores (test), no GPU",
         "n": 8192,
         "epochs": 5,
         "rows": [
-            _row("dense", 12345.6, 0.10),
-            _row("dense", 999, 0.5, jit=True),
-            _row("dense", 5, 0.0, batch=64),
+            {**_row("dense", 12345.6, 0.10), "peak_rss_mib": 1234.4},
+            {**_row("dense", 999, 0.5, jit=True), "peak_rss_mib": 2000},
+            {**_row("dense", 5, 0.0, batch=64), "peak_rss_mib": 800},
             {"model": "dense", "batch": 256, "error": "boom"},
         ],
     }
-    table = bench.markdown_table(record, 256)
+    table = bench.markdown_table(record, [64, 256])
     lines = table.splitlines()
     assert lines[0].startswith(
-        "| model (notebooks) | forward MFLOP / image | NumPy arrays | + XLA |"
+        "| model (notebooks) | batch | forward MFLOP / image | NumPy arrays |"
     )
+    assert lines[0].endswith("| + XLA | peak memory, MiB |")
     assert "tf.data" not in lines[0]  # no row measured it
-    assert lines[2] == "| dense (01) | 1.50 | 12,346 ±5% | 999 ±25% |"
-    assert "batch 256" in table and "median of 5 timed epochs" in table
-    with pytest.raises(ValueError, match="batch 1024"):
-        bench.markdown_table(record, 1024)
+    assert lines[2] == "| dense (01) | 64 | 1.50 | 5 ±0% | – | 800 |"
+    assert lines[3] == "| dense (01) | 256 | 1.50 | 12,346 ±5% | 999 ±25% | 1,234 |"
+    assert "median of 5 timed epochs" in table
+    with pytest.raises(ValueError, match=r"batch \[1024\]"):
+        bench.markdown_table(record, [256, 1024])
 
 
 def test_readme_throughput_table_is_the_recorded_one(bench):
     record = json.loads((ROOT / "benchmarks" / "throughput.json").read_text())
     readme = (ROOT / "README.md").read_text()
-    table = bench.markdown_table(record, 256)
+    table = bench.markdown_table(record, [64, 256])
     assert bench.replace_block(readme, table) == readme, (
         "README's throughput table differs from benchmarks/throughput.json: "
         "run `python benchmarks/bench.py --readme README.md`"
