@@ -42,6 +42,16 @@ MODELS = {
     "vae": ("vae.build_vae((28, 28, 1), 16, hidden=(256, 128), seed=0)", "05"),
 }
 NOISE_SIGMA = 0.5  # the denoising model's training corruption
+# Images per epoch on a CPU, so that an epoch lasts a second or more there: shorter epochs vary too
+# much from one to the next to rank configurations (a GPU gets 8 times as many).
+EPOCH_IMAGES = {
+    "linear": 131_072,
+    "dense": 32_768,
+    "conv-stride": 8_192,
+    "conv-pool": 8_192,
+    "conv-dae": 16_384,
+    "vae": 32_768,
+}
 
 
 def forward_flops(model) -> int:
@@ -206,6 +216,46 @@ COLUMNS = [
 ]
 
 
+def clear_differences(rows: list[dict]) -> dict[str, list[str]]:
+    """Configurations clearly faster or slower than the default of their model and batch size.
+
+    Clear: the ratio of the medians differs from 1 by more than the two spreads added. Returns
+    ``{"faster": [...], "slower": [...]}``, each entry like ``"dense, batch 64, + XLA (2.43x)"``.
+    """
+    out: dict[str, list[str]] = {"faster": [], "slower": []}
+    ok = [r for r in rows if "error" not in r]
+    for row in ok:
+        base = next(
+            (
+                d
+                for d in ok
+                if (d["model"], d["batch"]) == (row["model"], row["batch"])
+                and _matches(d, default_config(d))
+            ),
+            None,
+        )
+        if base is None or row is base:
+            continue
+        ratio = row["images_per_s"] / base["images_per_s"]
+        noise = row["spread"] + base["spread"]
+        name = next((n for n, cfg in COLUMNS if _matches(row, cfg)), "other")
+        entry = f"{row['model']}, batch {row['batch']}, {name} ({ratio:.2f}x)"
+        if ratio - 1 > noise:
+            out["faster"].append(entry)
+        elif 1 / ratio - 1 > noise:
+            out["slower"].append(entry)
+    return out
+
+
+def _epoch_sizes(record: dict) -> str:
+    n = record["n"]
+    if isinstance(n, int):
+        return f"{n:,}"
+    if len(set(n.values())) == 1:
+        return f"{next(iter(n.values())):,}"
+    return "from " + f"{min(n.values()):,} to {max(n.values()):,} (by model)"
+
+
 def markdown_table(record: dict, batches: list[int]) -> str:
     """The README's table: images per second (median, and the spread of the timed epochs) per
     model and batch size, and the peak memory of the default configuration."""
@@ -243,12 +293,22 @@ def markdown_table(record: dict, batches: list[int]) -> str:
             )
     lines.append("")
     lines.append(
-        f"{record['device']}; {record['n']:,} synthetic 28×28 images per epoch, images per second "
-        f"from the median of {record['epochs']} timed epochs after a warm-up one, ± half their "
+        f"{record['device']}; {_epoch_sizes(record)} synthetic 28×28 images per epoch, images per "
+        f"second from the median of {record['epochs']} timed epochs after a warm-up one, ± half their "
         "range. Peak memory: the process's resident set in the default configuration (NumPy "
-        "arrays, Keras' `jit_compile`), TensorFlow included. For `conv-dae` the NumPy columns "
-        "feed `aelib.denoise.CorruptedBatches` and the tf.data column draws the noise in a `map`."
+        "arrays, Keras' `jit_compile`), TensorFlow and the epoch's images included. For "
+        "`conv-dae` the NumPy columns feed `aelib.denoise.CorruptedBatches` and the tf.data "
+        "column draws the noise in a `map`."
     )
+    clear = clear_differences(rows)
+    lines.append("")
+    lines.append(
+        "Clear differences from the default, where the ratio of the medians differs from 1 by more "
+        "than the two spreads (twice the ± values) added:"
+    )
+    lines.append("")
+    for side in ("faster", "slower"):
+        lines.append(f"- {side}: {'; '.join(clear[side]) or 'none'}.")
     return "\n".join(lines)
 
 
@@ -271,7 +331,9 @@ def main() -> int:
     parser.add_argument(
         "--batch", nargs="*", type=int, help="batch sizes (default 64 256; on a GPU 64 256 1024)"
     )
-    parser.add_argument("--n", type=int, default=8192, help="images per epoch")
+    parser.add_argument(
+        "--n", type=int, help="images per epoch for every model (default: EPOCH_IMAGES per model)"
+    )
     parser.add_argument(
         "--epochs", type=int, default=5, help="timed epochs after the warm-up epoch"
     )
@@ -311,6 +373,10 @@ def main() -> int:
 
     device = device_name()
     has_gpu = not device.endswith("no GPU")
+
+    def epoch_images(model: str) -> int:
+        return args.n or EPOCH_IMAGES[model] * (8 if has_gpu else 1)
+
     batches = args.batch or ([64, 256, 1024] if has_gpu else [64, 256])
     grid = []
     for model in args.models:
@@ -327,14 +393,15 @@ def main() -> int:
                 grid.append(dict(model=model, batch=batch, jit=True, pipeline="numpy", mixed=True))
     rows = []
     print(
-        f"device: {device}; {args.n} images per epoch, {args.epochs} timed epochs after one warm-up"
+        f"device: {device}; {args.epochs} timed epochs after one warm-up, images per epoch: "
+        + ", ".join(f"{m} {epoch_images(m):,}" for m in args.models)
     )
     print(
         f"{'model':12} {'batch':>5} {'xla':>5} {'spe':>3} {'pipeline':>9} {'mixed':>5} {'img/s':>8} "
         f"{'spread':>6} {'epoch s':>8} {'GFLOP/s':>8} {'peak MiB':>9}"
     )
     for cfg in grid:
-        row = run({**cfg, "n": args.n, "epochs": args.epochs})
+        row = run({**cfg, "n": epoch_images(cfg["model"]), "epochs": args.epochs})
         rows.append(row)
         pipeline = (
             "PyDataset"
@@ -370,7 +437,7 @@ def main() -> int:
         json.dump(
             {
                 "device": device,
-                "n": args.n,
+                "n": {m: epoch_images(m) for m in args.models},
                 "epochs": args.epochs,
                 "rows": rows,
                 "best": {

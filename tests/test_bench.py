@@ -98,3 +98,21 @@ def test_readme_throughput_table_is_the_recorded_one(bench):
     )
     with pytest.raises(ValueError, match="no throughput block"):
         bench.replace_block("no markers here", table)
+
+
+def test_clear_differences_name_faster_and_slower_beyond_the_noise(bench):
+    rows = [
+        _row("dense", 1000, 0.10),
+        _row("dense", 1500, 0.10, jit=True),  # 1.5x: beyond 0.2 of noise
+        _row("dense", 900, 0.05, pipeline="tfdata"),  # 0.9x: inside 0.15
+        _row("conv", 1000, 0.05, batch=64),
+        _row("conv", 400, 0.05, batch=64, jit=True),  # 0.4x: clearly slower
+        _row("conv", 1300, 0.40, batch=64, spe=16),  # 1.3x but noisy
+        {"model": "conv", "batch": 64, "error": "boom"},
+    ]
+    clear = bench.clear_differences(rows)
+    assert clear == {
+        "faster": ["dense, batch 256, + XLA (1.50x)"],
+        "slower": ["conv, batch 64, + XLA (0.40x)"],
+    }
+    assert bench.clear_differences(rows[:1]) == {"faster": [], "slower": []}
