@@ -343,15 +343,23 @@ README_BEGIN = "<!-- runtimes:begin (made by `aelib runtimes --readme`) -->"
 README_END = "<!-- runtimes:end -->"
 
 
-def replace_block(text: str, table: str) -> str:
-    """``text`` with the part between the run-time markers replaced by ``table``."""
-    if README_BEGIN not in text or README_END not in text:
-        raise ValueError(
-            f"no run-time block: the file needs the lines {README_BEGIN} and {README_END}"
-        )
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    return f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}"
+def replace_block(
+    text: str,
+    table: str,
+    begin: str = README_BEGIN,
+    end: str = README_END,
+    name: str = "run-time",
+) -> str:
+    """``text`` with the part between the marker lines ``begin`` and ``end`` replaced by ``table``.
+
+    Raises:
+        ValueError: a marker is missing; the message names both and the block (``name``).
+    """
+    if begin not in text or end not in text:
+        raise ValueError(f"no {name} block: the file needs the lines {begin} and {end}")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{table}\n{end}{tail}"
 
 
 def cmd_runtimes(args) -> int:

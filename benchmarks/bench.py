@@ -182,28 +182,46 @@ def _matches(row: dict, cfg: dict) -> bool:
     return all(row.get(k, 1 if k == "spe" else None) == v for k, v in cfg.items())
 
 
+def _defaults(rows: list[dict]) -> dict[tuple, dict]:
+    """The default configuration's row for each (model, batch) that has one."""
+    return {
+        (r["model"], r["batch"]): r
+        for r in rows
+        if "error" not in r and _matches(r, default_config(r))
+    }
+
+
+def _beyond_noise(row: dict, base: dict) -> float:
+    """How much faster (> 0) or slower (< 0) ``row`` is than ``base`` beyond their two spreads."""
+    ratio = row["images_per_s"] / base["images_per_s"]
+    noise = row["spread"] + base["spread"]
+    if ratio - 1 > noise:
+        return ratio - 1 - noise
+    if 1 / ratio - 1 > noise:
+        return -(1 / ratio - 1 - noise)
+    return 0.0
+
+
 def best_per_model(rows: list[dict]) -> dict[str, dict]:
     """For each model and batch: the fastest configuration, and whether it clearly beats the default.
 
     ``clear`` is true when the fastest configuration's median beats the default's by more than the
-    two spreads added (so the ranges of their timed epochs do not overlap).
+    two spreads added (see :func:`clear_differences`).
     """
     best: dict[str, dict] = {}
-    default: dict[str, dict] = {}
     for row in rows:
         if "error" in row:
             continue
         key = f"{row['model']} @ batch {row['batch']}"
         if key not in best or row["images_per_s"] > best[key]["images_per_s"]:
             best[key] = row
-        if _matches(row, default_config(row)):
-            default[key] = row
+    defaults = _defaults(rows)
     out = {}
     for key, row in best.items():
-        base = default.get(key)
+        base = defaults.get((row["model"], row["batch"]))
         gain = row["images_per_s"] / base["images_per_s"] - 1 if base else None
-        clear = base is not None and gain > row["spread"] + base["spread"]
-        out[key] = {**row, "gain_over_default": gain, "clear": bool(clear and row is not base)}
+        clear = base is not None and row is not base and _beyond_noise(row, base) > 0
+        out[key] = {**row, "gain_over_default": gain, "clear": clear}
     return out
 
 
@@ -223,27 +241,17 @@ def clear_differences(rows: list[dict]) -> dict[str, list[str]]:
     ``{"faster": [...], "slower": [...]}``, each entry like ``"dense, batch 64, + XLA (2.43x)"``.
     """
     out: dict[str, list[str]] = {"faster": [], "slower": []}
-    ok = [r for r in rows if "error" not in r]
-    for row in ok:
-        base = next(
-            (
-                d
-                for d in ok
-                if (d["model"], d["batch"]) == (row["model"], row["batch"])
-                and _matches(d, default_config(d))
-            ),
-            None,
-        )
-        if base is None or row is base:
+    defaults = _defaults(rows)
+    for row in rows:
+        base = defaults.get((row.get("model"), row.get("batch")))
+        if "error" in row or base is None or row is base:
             continue
-        ratio = row["images_per_s"] / base["images_per_s"]
-        noise = row["spread"] + base["spread"]
         name = next((n for n, cfg in COLUMNS if _matches(row, cfg)), "other")
+        ratio = row["images_per_s"] / base["images_per_s"]
         entry = f"{row['model']}, batch {row['batch']}, {name} ({ratio:.2f}x)"
-        if ratio - 1 > noise:
-            out["faster"].append(entry)
-        elif 1 / ratio - 1 > noise:
-            out["slower"].append(entry)
+        margin = _beyond_noise(row, base)
+        if margin:
+            out["faster" if margin > 0 else "slower"].append(entry)
     return out
 
 
@@ -318,11 +326,9 @@ README_END = "<!-- throughput:end -->"
 
 def replace_block(text: str, table: str) -> str:
     """``text`` with the part between the throughput markers replaced by ``table``."""
-    if README_BEGIN not in text or README_END not in text:
-        raise ValueError(f"no throughput block: the file needs {README_BEGIN} and {README_END}")
-    head, rest = text.split(README_BEGIN, 1)
-    _, tail = rest.split(README_END, 1)
-    return f"{head}{README_BEGIN}\n{table}\n{README_END}{tail}"
+    from aelib.cli import replace_block as replace
+
+    return replace(text, table, README_BEGIN, README_END, name="throughput")
 
 
 def main() -> int:
