@@ -34,6 +34,8 @@ class Profile:
         code_sizes: the code (latent) sizes a sweep visits.
         n_classes: how many classes a one-class-per-class table covers.
         iw_samples: importance samples for a VAE's likelihood estimate.
+        seeds: how many seeds train each side of a comparison of trained models (mean ± std).
+        lr_grid: the learning rates a search on validation data tries, for a model and its baseline.
         dpi: resolution of inline figures.
         extra: free-form additions.
         on_gpu: the fields that change where a GPU is present (see :meth:`for_device`).
@@ -50,6 +52,8 @@ class Profile:
     code_sizes: tuple[int, ...]
     n_classes: int
     iw_samples: int
+    seeds: int = 2
+    lr_grid: tuple[float, ...] = (1e-3, 3e-3)
     dpi: int = 72
     extra: dict = field(default_factory=dict)
     on_gpu: dict = field(default_factory=dict)
@@ -95,6 +99,10 @@ PROFILES: dict[str, Profile] = {
         code_sizes=(2, 4, 8, 16, 32, 64),
         n_classes=10,
         iw_samples=200,
+        seeds=3,
+        lr_grid=(1e-3, 3e-3, 1e-2),
+        # Per-notebook sizes, named "<notebook number>_<what>" (read as P.extra["01_..."]).
+        extra={},
         # On a GPU, half as many epochs again. Every notebook's checks pass with these sizes
         # (verified on a CPU with AELIB_DEVICE=gpu; see the README's Speed section).
         on_gpu={"epochs": 30, "sweep_epochs": 15},
@@ -110,6 +118,9 @@ PROFILES: dict[str, Profile] = {
         code_sizes=(2, 8, 32),
         n_classes=3,
         iw_samples=20,
+        seeds=2,
+        lr_grid=(1e-3, 3e-3),
+        extra={},
     ),
 }
 

@@ -23,6 +23,45 @@ def _quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", message=".*np.object.*")
 
 
+def training_off() -> bool:
+    """True while ``aelib audit`` runs: every ``fit`` runs zero epochs (``$AELIB_AUDIT`` is set)."""
+    from .checks import audit_file
+
+    return audit_file() is not None
+
+
+def _switch_off_training() -> None:
+    """Make every ``keras.Model.fit`` run zero epochs, so models keep their initial weights.
+
+    The call still goes through Keras (data checks, callbacks' begin and end) exactly as
+    ``fit(..., epochs=0)`` would; the returned ``History`` has no epochs, and any curve read from
+    it (``history.history["loss"]``) is an empty list.
+    """
+    import collections
+    import inspect
+
+    import keras
+
+    original = keras.Model.fit
+    if getattr(original, "_aelib_training_off", False):
+        return
+    signature = inspect.signature(original)
+
+    def fit(self, *args, **kwargs):
+        bound = signature.bind_partial(self, *args, **kwargs)
+        call = dict(bound.arguments)
+        call.pop("self")
+        call.update(call.pop("kwargs", {}))
+        call["epochs"], call["initial_epoch"] = 0, 0
+        history = original(self, **call)
+        history.history = collections.defaultdict(list, history.history)
+        return history
+
+    fit._aelib_training_off = True
+    fit.__doc__ = "Training is switched off (aelib audit): runs zero epochs."
+    keras.Model.fit = fit
+
+
 def _has_gpu() -> bool:
     try:
         import tensorflow as tf
@@ -33,6 +72,9 @@ def _has_gpu() -> bool:
 
 def setup(notebook: str | None = None, seed: int = 42, profile: str | None = None) -> Profile:
     """Prepare a notebook or script run and return its :class:`~aelib.profiles.Profile`.
+
+    Under ``aelib audit`` (``$AELIB_AUDIT`` set) it also switches training off: every Keras
+    ``fit`` runs zero epochs, and :func:`aelib.check` records verdicts instead of raising.
 
     The profile's GPU sizes (``on_gpu``) apply when TensorFlow sees a GPU, or when
     ``$AELIB_DEVICE`` is ``gpu``; ``$AELIB_DEVICE=cpu`` keeps the CPU sizes on any machine.
@@ -53,6 +95,8 @@ def setup(notebook: str | None = None, seed: int = 42, profile: str | None = Non
     import keras  # imported here so that `import aelib` stays light
 
     keras.utils.set_random_seed(seed)
+    if training_off():
+        _switch_off_training()
     prof = prof.for_device(device or ("gpu" if _has_gpu() else "cpu"))
     try:
         import tensorflow as tf
@@ -70,6 +114,8 @@ def setup(notebook: str | None = None, seed: int = 42, profile: str | None = Non
         pass
     _state.update(notebook=notebook or os.environ.get("AELIB_NOTEBOOK"), profile=prof, seed=seed)
     print(describe(prof))
+    if training_off():
+        print("training is switched off (aelib audit): every fit runs zero epochs")
     return prof
 
 
