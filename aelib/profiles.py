@@ -102,7 +102,11 @@ PROFILES: dict[str, Profile] = {
         seeds=3,
         lr_grid=(1e-3, 3e-3, 1e-2),
         # Per-notebook sizes, named "<notebook number>_<what>" (read as P.extra["01_..."]).
-        extra={},
+        extra={
+            # 01, full
+            # 02, full
+            # 03, full
+        },
         # On a GPU, half as many epochs again. Every notebook's checks pass with these sizes
         # (verified on a CPU with AELIB_DEVICE=gpu; see the README's Speed section).
         on_gpu={"epochs": 30, "sweep_epochs": 15},
@@ -120,7 +124,11 @@ PROFILES: dict[str, Profile] = {
         iw_samples=20,
         seeds=2,
         lr_grid=(1e-3, 3e-3),
-        extra={},
+        extra={
+            # 01, quick
+            # 02, quick
+            # 03, quick
+        },
     ),
 }
 
