@@ -7,11 +7,12 @@ STAMP  := $(VENV)/.installed-$(EXTRAS)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 
-.PHONY: venv run test unit nbval lab lint format outputs timings bench clean help
+.PHONY: venv run test unit nbval audit lab lint format outputs timings bench clean help
 
 help:
 	@echo "make run      execute every notebook headless (profile: \$$AELIB_PROFILE, default full)"
 	@echo "make test     unit tests + strict nbval over every notebook (profile quick)"
+	@echo "make audit    run every notebook with training off: learned claims must fail"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make lint     ruff over the package, tests and notebooks"
 	@echo "make outputs  re-execute the notebooks in place with the full profile (committed outputs)"
@@ -39,6 +40,9 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results \
 		$(BIN)/python -m pytest $(NBVAL) $(NOTEBOOKS)
+
+audit: $(STAMP)
+	$(BIN)/aelib audit
 
 lab:
 	$(MAKE) venv EXTRAS=dev,lab

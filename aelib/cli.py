@@ -4,6 +4,7 @@ aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace] [--runt
 aelib runtimes [FILE] [--readme README.md]
 aelib data info
 aelib data fetch NAME [NAME ...]
+aelib audit [NOTEBOOK ...] [--json FILE]
 aelib info
 """
 
@@ -384,6 +385,43 @@ def cmd_runtimes(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    from . import audit
+
+    paths = _resolve(args.notebooks)
+    print(
+        f"auditing {len(paths)} notebook(s): quick profile, training switched off "
+        "(every fit runs zero epochs); learned claims must fail",
+        flush=True,
+    )
+    audits = []
+    for path in paths:
+        start = time.perf_counter()
+        result = audit.audit_notebook(path)
+        audits.append(result)
+        print(f"\n{audit.report(result)}  [{time.perf_counter() - start:.0f} s]", flush=True)
+    if args.json:
+        target = Path(args.json)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps([a.as_dict() for a in audits], indent=2) + "\n")
+    bad = audit.failing(audits)
+    checked = [a for a in audits if not a.pending]
+    pending = [a for a in audits if a.pending]
+    summary = (
+        f"\n{len(checked) - len(bad)} of {len(checked)} checked notebook(s) pass the audit; "
+        f"{sum(len(a.defects) for a in checked)} learned claim(s) pass with untrained models"
+    )
+    if bad:
+        summary += f"; failing: {', '.join(a.notebook for a in bad)}"
+    if pending:
+        summary += (
+            f"\n{len(pending)} notebook(s) pending rework, reported but not failing: "
+            f"{sum(len(a.defects) for a in pending)} learned claim(s) pass untrained there"
+        )
+    print(summary)
+    return 1 if bad else 0
+
+
 def cmd_data(args) -> int:
     from . import data
 
@@ -466,6 +504,13 @@ def main(argv: list[str] | None = None) -> int:
     fetch = dsub.add_parser("fetch", help="download and verify datasets")
     fetch.add_argument("names", nargs="*", help="mnist, fashion_mnist (default: all)")
     dat.set_defaults(func=cmd_data)
+
+    aud = sub.add_parser(
+        "audit", help="run notebooks with training off; learned claims must then fail"
+    )
+    aud.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
+    aud.add_argument("--json", metavar="FILE", help="also write every verdict to FILE as JSON")
+    aud.set_defaults(func=cmd_audit)
 
     info = sub.add_parser("info", help="versions, devices and the active profile")
     info.set_defaults(func=cmd_info)

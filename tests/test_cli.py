@@ -34,7 +34,7 @@ def test_run_executes_records_and_tables(project, capsys):
         "01_demo",
         [
             "import os, aelib\nP = aelib.setup('01_demo')",
-            "aelib.check('one plus one is two', 1 + 1 == 2)",
+            "aelib.check('one plus one is two', 1 + 1 == 2, kind='fact')",
             "aelib.record(answer=42.0, profile_name=os.environ['AELIB_PROFILE'])",
         ],
     )
@@ -165,3 +165,62 @@ def test_info(capsys, monkeypatch):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert "profile: quick" in out and "keras" in out
+
+
+def test_audit_reports_learned_claims_that_pass_untrained(project, capsys):
+    train = (
+        "import keras, numpy as np\n"
+        "x = np.random.default_rng(0).random((64, 4)).astype('float32')\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4)])\n"
+        "m.compile(keras.optimizers.Adam(0.05), 'mse')\n"
+        "h = m.fit(x, x, epochs=30, verbose=0)\n"
+        "err = float(np.mean((m.predict(x, verbose=0) - x) ** 2))"
+    )
+    claims = [
+        f"aelib.check('training lowers the error {i}', err < 0.01, kind='learned')"
+        for i in range(4)
+    ]
+    good = [
+        "import aelib\nP = aelib.setup('01_good')",
+        train,
+        *claims,
+        "aelib.check('four inputs', x.shape[1] == 4, kind='fact')",
+    ]
+    _notebook(project / "notebooks", "01_good", good)
+    bad = [
+        "import aelib\nP = aelib.setup('02_bad')",
+        train,
+        *claims,
+        "aelib.check('the error is below one', err < 1.0, kind='learned')",
+    ]
+    _notebook(project / "notebooks", "02_bad", bad)
+    report = project / "audit.json"
+    assert cli.main(["audit", "01", "--json", str(report)]) == 0
+    assert cli.main(["audit", "--json", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert "[DEFECT  ] the error is below one" in out
+    assert "1 of 2 checked notebook(s) pass the audit; 1 learned claim(s) pass" in out
+    saved = {a["notebook"]: a for a in json.loads(report.read_text())}
+    assert saved["01_good"]["counts"] == {
+        "learned_fail_untrained": 4,
+        "learned_pass_untrained": 0,
+        "measured": 0,
+        "fact": 1,
+    }
+    assert saved["02_bad"]["counts"]["learned_pass_untrained"] == 1
+
+
+def test_audit_fails_a_notebook_that_does_not_run_untrained(project, capsys):
+    _notebook(
+        project / "notebooks",
+        "01_fragile",
+        [
+            "import aelib, keras, numpy as np\nP = aelib.setup('01_fragile')",
+            "m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])\n"
+            "m.compile('adam', 'mse')\n"
+            "last = m.fit(np.ones((4, 2)), np.ones((4, 2)), epochs=3, verbose=0).history['loss'][-1]",
+        ],
+    )
+    assert cli.main(["audit"]) == 1
+    out = capsys.readouterr().out
+    assert "does not run with training off" in out and "IndexError" in out

@@ -92,16 +92,71 @@ def test_setup_rejects_unknown_profile():
 
 
 def test_check_prints_one_line_and_raises_with_numbers(capsys):
-    assert aelib.check("two is more than one", 2 > 1, a=2, b=1)
+    assert aelib.check("two is more than one", 2 > 1, kind="fact", a=2, b=1)
     assert capsys.readouterr().out == "CHECK passed: two is more than one\n"
     with pytest.raises(
         aelib.ClaimFailed, match=r"claim does not hold: PCA wins \(ae=0.02, pca=0.01\)"
     ):
-        aelib.check("PCA wins", np.float64(0.02) < 0.01, ae=0.02, pca=0.01)
-    with pytest.raises(TypeError, match="single truth value"):
-        aelib.check("arrays are ambiguous", np.array([True, False]))
+        aelib.check("PCA wins", np.float64(0.02) < 0.01, kind="learned", ae=0.02, pca=0.01)
     with pytest.raises(ValueError, match="non-empty"):
-        aelib.check("", True)
+        aelib.check("", True, kind="fact")
+
+
+@pytest.mark.parametrize(
+    "verdict", [float("nan"), None, 1, 0.0, np.float64(1.0), np.array([True, False]), "yes"]
+)
+def test_check_refuses_what_is_not_a_boolean(verdict):
+    with pytest.raises(TypeError, match="must be True or False"):
+        aelib.check("a claim", verdict, kind="learned")
+
+
+def test_check_needs_a_known_kind():
+    with pytest.raises(TypeError, match="kind"):
+        aelib.check("a claim", True)
+    with pytest.raises(ValueError, match="learned, measured, fact.*'evidence'"):
+        aelib.check("a claim", True, kind="evidence")
+    assert aelib.check("NumPy booleans count", np.bool_(True), kind="measured")
+    assert aelib.check("so do 0-d boolean arrays", np.array(True), kind="measured")
+
+
+def test_check_under_audit_records_instead_of_raising(tmp_path, monkeypatch, capsys):
+    target = tmp_path / "claims.jsonl"
+    monkeypatch.setenv("AELIB_AUDIT", str(target))
+    assert aelib.check("untrained models lose", False, kind="learned", err=0.5) is False
+    assert aelib.check("a shape", True, kind="fact") is True
+    assert "CHECK failed (learned, training off): untrained models lose" in capsys.readouterr().out
+    from aelib.audit import read_verdicts
+    from aelib.runtime import current_notebook
+
+    first, second = read_verdicts(target)
+    assert first == {
+        "notebook": current_notebook(),
+        "statement": "untrained models lose",
+        "kind": "learned",
+        "passed": False,
+        "numbers": "err=0.5",
+    }
+    assert second["kind"] == "fact" and second["passed"] is True
+
+
+def test_audit_switches_training_off(tmp_path, monkeypatch, capsys):
+    import keras
+
+    monkeypatch.setenv("AELIB_AUDIT", str(tmp_path / "claims.jsonl"))
+    original = keras.Model.fit
+    try:
+        aelib.setup("99_demo", profile="quick")
+        assert "training is switched off" in capsys.readouterr().out
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile("adam", "mse")
+        before = [w.copy() for w in model.get_weights()]
+        x, y = np.ones((16, 3), "float32"), np.zeros((16, 2), "float32")
+        hist = model.fit(x, y, 8, 5, verbose=0, validation_data=(x, y))  # positional epochs too
+        assert hist.epoch == [] and hist.history["loss"] == [] and hist.history["val_loss"] == []
+        assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+        assert int(model.optimizer.iterations.numpy()) == 0
+    finally:
+        keras.Model.fit = original
 
 
 def test_record_writes_json(tmp_path, monkeypatch):
