@@ -130,7 +130,9 @@ def audit_notebook(path: Path, timeout: int = 900) -> NotebookAudit:
 
 def report(audit: NotebookAudit, min_learned: int = MIN_LEARNED) -> str:
     """A plain-text table of one notebook's audit: every claim with its kind and verdict."""
-    lines = [f"{audit.notebook}" + ("  (pending rework: reported, not failing)" if audit.pending else "")]
+    lines = [
+        f"{audit.notebook}" + ("  (pending rework: reported, not failing)" if audit.pending else "")
+    ]
     if audit.error:
         lines.append(f"  ERROR {audit.error}")
     rows = [
@@ -141,7 +143,7 @@ def report(audit: NotebookAudit, min_learned: int = MIN_LEARNED) -> str:
     ]
     for title, claims, _ in rows:
         lines.append(f"  {title:38} {len(claims):3d}")
-    for title, claims, tag in rows:
+    for _, claims, tag in rows:
         for c in claims:
             lines.append(f"    [{tag:8}] {c['statement']}")
     problems = audit.problems(min_learned)
