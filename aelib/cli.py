@@ -4,6 +4,7 @@ aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace] [--runt
 aelib runtimes [FILE] [--readme README.md]
 aelib data info
 aelib data fetch NAME [NAME ...]
+aelib results [DIR] [--readme README.md]
 aelib audit [NOTEBOOK ...] [--json FILE]
 aelib info
 """
@@ -385,6 +386,26 @@ def cmd_runtimes(args) -> int:
     return 0
 
 
+def cmd_results(args) -> int:
+    from .results import README_BEGIN, README_END, load_results, results_markdown
+
+    folder = Path(args.dir)
+    try:
+        table = results_markdown(load_results(folder) if folder.is_dir() else {})
+        if args.readme:
+            readme = Path(args.readme)
+            readme.write_text(
+                replace_block(readme.read_text(), table, README_BEGIN, README_END, "results")
+            )
+            print(f"updated the results table in {readme}")
+            return 0
+    except ValueError as err:
+        print(f"aelib results: {folder}: {err}", file=sys.stderr)
+        return 1
+    print(table)
+    return 0
+
+
 def cmd_audit(args) -> int:
     from . import audit
 
@@ -504,6 +525,13 @@ def main(argv: list[str] | None = None) -> int:
     fetch = dsub.add_parser("fetch", help="download and verify datasets")
     fetch.add_argument("names", nargs="*", help="mnist, fashion_mnist (default: all)")
     dat.set_defaults(func=cmd_data)
+
+    res = sub.add_parser("results", help="the README's results table, from the committed records")
+    res.add_argument("dir", nargs="?", default="records", help="the records' folder")
+    res.add_argument(
+        "--readme", metavar="FILE", help="rewrite the table between the markers in FILE"
+    )
+    res.set_defaults(func=cmd_results)
 
     aud = sub.add_parser(
         "audit", help="run notebooks with training off; learned claims must then fail"

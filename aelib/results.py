@@ -43,11 +43,18 @@ def _plain(value):
     raise TypeError(f"record(): cannot store a value of type {type(value).__name__}: {value!r}")
 
 
-def record(notebook: str | None = None, **metrics) -> Path:
-    """Write ``metrics`` to ``<results_dir>/<notebook>.json`` and return the path.
+def record(notebook: str | None = None, **metrics) -> None:
+    """Write ``metrics`` to ``<results_dir>/<notebook>.json``.
 
     The notebook name comes from the argument, else from :func:`aelib.setup`, else
     ``$AELIB_NOTEBOOK``. Values may be numbers, strings, lists, dicts and NumPy scalars or arrays.
+    Two string metrics are special: ``headline`` (the notebook's main result, as a sentence with
+    its numbers) and ``baseline`` (what it is compared with) make the notebook's row of the
+    README's results table (:func:`results_markdown`).
+
+    Prints one line naming the notebook, the profile and the time stamp of the record, so that a
+    notebook's saved output says which record it made. Returns nothing (the path would be shown as
+    a notebook cell's output); :func:`record_path` gives it.
 
     Raises:
         ValueError: no notebook name is known, or no metrics were given.
@@ -58,23 +65,39 @@ def record(notebook: str | None = None, **metrics) -> Path:
         raise ValueError("record(): no notebook name; call aelib.setup('NAME') or pass notebook=")
     if not metrics:
         raise ValueError("record(): give at least one metric, e.g. record(test_mse=0.01)")
+    for key in ("headline", "baseline"):
+        if key in metrics and not (isinstance(metrics[key], str) and metrics[key].strip()):
+            raise TypeError(f"record(): {key} must be a non-empty sentence, got {metrics[key]!r}")
     prof = current_profile()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     payload = {
         "notebook": name,
         "profile": prof.name,
         "sizes": prof.device,
-        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": f"{platform.node()} ({platform.machine()}, {os.cpu_count()} CPUs)",
+        "recorded_at": stamp,
+        "machine": _machine(),
         "metrics": _plain(metrics),
     }
-    out = results_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.json"
+    path = record_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n")
     tmp.replace(path)
-    print(f"recorded {len(metrics)} metrics for {name}")
-    return path
+    print(f"recorded {len(metrics)} metrics for {name} ({prof.name} profile, {stamp})")
+
+
+def record_path(notebook: str) -> Path:
+    """Where :func:`record` writes ``notebook``'s record."""
+    return results_dir() / f"{notebook}.json"
+
+
+def _machine() -> str:
+    try:
+        from .cli import device_name
+
+        return device_name()
+    except Exception:  # pragma: no cover - a record must not fail over a description
+        return f"{platform.machine()}, {os.cpu_count()} CPUs"
 
 
 def load_results(directory: Path | str | None = None) -> dict[str, dict]:
@@ -85,3 +108,36 @@ def load_results(directory: Path | str | None = None) -> dict[str, dict]:
         data = json.loads(path.read_text())
         found[data.get("notebook", path.stem)] = data
     return found
+
+
+README_BEGIN = "<!-- results:begin (made by `aelib results --readme`) -->"
+README_END = "<!-- results:end -->"
+
+
+def results_markdown(records: dict[str, dict]) -> str:
+    """The README's results table: one row per notebook from its record's ``headline`` and
+    ``baseline``, with the profile, machine and dates the records came from.
+
+    Raises:
+        ValueError: no records, or a record without a headline or baseline (names the notebook).
+    """
+    if not records:
+        raise ValueError("no records: `make outputs` writes them")
+    lines = ["| notebook | headline | baseline |", "|---|---|---|"]
+    for name in sorted(records):
+        metrics = records[name].get("metrics", {})
+        missing = [k for k in ("headline", "baseline") if not metrics.get(k)]
+        if missing:
+            raise ValueError(f"{name}: the record has no {' or '.join(missing)}")
+        cells = [metrics["headline"], metrics["baseline"]]
+        lines.append(f"| {name[:2]} | " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    profiles = sorted({r.get("profile", "?") for r in records.values()})
+    machines = sorted({r.get("machine", "?") for r in records.values()})
+    dates = sorted(r.get("recorded_at", "?")[:10] for r in records.values())
+    span = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    lines.append("")
+    lines.append(
+        f"From the records of the runs behind the committed outputs ({', '.join(profiles)} "
+        f"profile; {'; '.join(machines)}; {span})."
+    )
+    return "\n".join(lines)

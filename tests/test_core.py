@@ -163,9 +163,11 @@ def test_record_writes_json(tmp_path, monkeypatch):
     monkeypatch.setenv("AELIB_RESULTS_DIR", str(tmp_path))
     monkeypatch.setenv("AELIB_PROFILE", "quick")
     aelib.setup("nb_rec")
-    path = aelib.record(
+    made = aelib.record(
         mse=np.float32(0.5), per_code={2: 0.1, 4: np.float64(0.05)}, arr=np.arange(3)
     )
+    assert made is None  # a notebook cell shows no machine path
+    path = results.record_path("nb_rec")
     payload = json.loads(path.read_text())
     assert path == tmp_path / "nb_rec.json"
     assert payload["notebook"] == "nb_rec" and payload["profile"] == "quick"
@@ -175,6 +177,31 @@ def test_record_writes_json(tmp_path, monkeypatch):
         aelib.record(thing=object())
     with pytest.raises(ValueError, match="at least one metric"):
         aelib.record()
+    with pytest.raises(TypeError, match="headline must be a non-empty sentence"):
+        aelib.record(headline=0.5)
+
+
+def test_results_table_comes_from_the_records():
+    rec = {
+        "02_b": {
+            "profile": "full",
+            "machine": "m",
+            "recorded_at": "2026-12-04T10:00:00+0000",
+            "metrics": {"headline": "x **1** | y", "baseline": "z"},
+        },
+        "01_a": {
+            "profile": "full",
+            "machine": "m",
+            "recorded_at": "2026-12-03T10:00:00+0000",
+            "metrics": {"headline": "a", "baseline": "b"},
+        },
+    }
+    table = results.results_markdown(rec)
+    assert table.splitlines()[2:4] == ["| 01 | a | b |", "| 02 | x **1** \\| y | z |"]
+    assert "(full profile; m; 2026-12-03 to 2026-12-04)" in table
+    del rec["01_a"]["metrics"]["baseline"]
+    with pytest.raises(ValueError, match="01_a: the record has no baseline"):
+        results.results_markdown(rec)
 
 
 def test_metrics():

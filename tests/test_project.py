@@ -115,3 +115,46 @@ def test_readme_runtime_table_is_the_recorded_one():
             e for e in record.values() if e["profile"] == profile and e["device"].endswith("no GPU")
         ]
         assert any(set(e["notebooks"]) >= stems for e in cpu), f"no complete {profile} CPU column"
+
+
+RECORDS = ROOT / "records"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_come_with_their_record(path):
+    """records/<notebook>.json is the record made by the very run whose outputs are committed."""
+    record_file = RECORDS / f"{path.stem}.json"
+    assert record_file.exists(), (
+        f"no {record_file.relative_to(ROOT)}: run `make outputs NB={path.stem[:2]}`"
+    )
+    rec = json.loads(record_file.read_text())
+    assert rec["notebook"] == path.stem
+    assert rec["profile"] == "full" and rec["sizes"] == "cpu", (
+        "committed records are full, CPU sizes"
+    )
+    for key in ("headline", "baseline"):
+        assert rec["metrics"].get(key), f"the record has no {key} for the README's results table"
+    nb = json.loads(path.read_text())
+    printed = "".join(
+        "".join(o.get("text", ""))
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "aelib.record(" in "".join(c["source"])
+        for o in c["outputs"]
+    )
+    stamp = f"recorded {len(rec['metrics'])} metrics for {path.stem} (full profile, {rec['recorded_at']})"
+    assert stamp in printed, (
+        f"the committed outputs of {path.name} come from another run than "
+        f"{record_file.relative_to(ROOT)}: run `make outputs NB={path.stem[:2]}`"
+    )
+
+
+def test_readme_results_table_is_the_recorded_one():
+    from aelib import cli, results
+
+    records = results.load_results(RECORDS)
+    assert set(records) == {p.stem for p in NOTEBOOKS}, "a record per notebook, and no other"
+    readme = (ROOT / "README.md").read_text()
+    table = results.results_markdown(records)
+    assert cli.replace_block(readme, table, results.README_BEGIN, results.README_END) == readme, (
+        "README's results table differs from records/: run `aelib results records --readme README.md`"
+    )
