@@ -245,8 +245,10 @@ def _gpu_names() -> list[str]:
     try:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import tensorflow as tf
-    except ImportError:  # pragma: no cover
-        return []
+    except ImportError:  # Keras on JAX
+        from .runtime import jax_gpus
+
+        return [str(d.device_kind) for d in jax_gpus()]
     names = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
@@ -275,8 +277,14 @@ def record_runtimes(path: Path, profile: str, device: str, runs: dict[str, Noteb
         import tensorflow as tf
 
         versions["tensorflow"] = tf.__version__
-    except ImportError:  # pragma: no cover
-        pass
+    except ImportError:  # Keras on another backend: name it
+        versions["backend"] = keras.backend.backend()
+        try:
+            import jax
+
+            versions["jax"] = jax.__version__
+        except ImportError:  # pragma: no cover
+            pass
     for name, run in runs.items():
         entry["notebooks"][name] = {
             "seconds": round(run.seconds, 1),
@@ -334,9 +342,15 @@ def runtimes_markdown(record: dict) -> str:
         dates = sorted({r["date"] for r in runs})
         first = next(iter(runs))
         span = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+        backend = (
+            f"TensorFlow {first['tensorflow']}"
+            if "tensorflow" in first
+            else f"Keras' {first.get('backend', '?')} backend"
+            + (f" (JAX {first['jax']})" if "jax" in first else "")
+        )
         lines.append(
             f"[{i + 1}] `{record[k]['profile']}` profile on {record[k]['device']}; {span}, "
-            f"TensorFlow {first.get('tensorflow', '?')}, Keras {first.get('keras', '?')}."
+            f"{backend}, Keras {first.get('keras', '?')}."
         )
     return "\n".join(lines)
 

@@ -62,11 +62,23 @@ def _switch_off_training() -> None:
     keras.Model.fit = fit
 
 
+def jax_gpus() -> list:
+    """JAX's GPU devices, when Keras runs on JAX (no TensorFlow installed); else an empty list."""
+    try:
+        import jax
+    except ImportError:
+        return []
+    try:
+        return [d for d in jax.devices() if d.platform == "gpu"]
+    except RuntimeError:  # pragma: no cover - a broken accelerator set-up
+        return []
+
+
 def _has_gpu() -> bool:
     try:
         import tensorflow as tf
-    except ImportError:  # pragma: no cover - another Keras backend
-        return False
+    except ImportError:  # another Keras backend
+        return bool(jax_gpus())
     return bool(tf.config.list_physical_devices("GPU"))
 
 
@@ -132,8 +144,10 @@ def describe(prof: Profile | None = None) -> str:
         gpus = tf.config.list_physical_devices("GPU")
         parts.append(f"tensorflow={tf.__version__}")
         parts.append(f"device={f'GPU x{len(gpus)}' if gpus else 'CPU'}")
-    except ImportError:  # pragma: no cover
+    except ImportError:  # another Keras backend
         parts.append(f"backend={keras.backend.backend()}")
+        gpus = jax_gpus()
+        parts.append(f"device={f'GPU x{len(gpus)}' if gpus else 'CPU'}")
     return "aelib ready: " + ", ".join(parts)
 
 
