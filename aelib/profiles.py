@@ -104,8 +104,35 @@ PROFILES: dict[str, Profile] = {
         # Per-notebook sizes, named "<notebook number>_<what>" (read as P.extra["01_..."]).
         extra={
             # 01, full
+            "01_n_train": None,  # training images (None: all 60,000)
+            "01_n_val": 5_000,  # validation images carved from the training split
+            "01_sweep_n_train": 15_000,  # the code-size sweep's and the depth comparison's images
+            "01_code_sizes": (2, 4, 8, 16, 32, 64),
+            "01_batch_size": 64,  # on 2 CPU cores batch 64 converges in fewer seconds than 256
+            "01_lr": 2e-3,
+            "01_linear_epochs": 20,
+            "01_sweep_epochs": 10,
+            "01_main_epochs": 10,
+            "01_short_epochs": 1,  # a few hundred steps, like the earlier version's budget
+            "01_main_target": 0.5,  # main conv model at code 32: at most this times PCA's error
+            "01_mnist_n_val": 500,
+            "01_mnist_epochs": 30,
             # 02, full
+            "02_n_train": 10_000,  # Fashion-MNIST images the main models and the LR search train on
+            "02_n_val": 2_000,  # a validation split carved from the training split
+            "02_sweep_n_train": 3_000,  # the code-size sweep's and the loss comparison's images
+            "02_epochs": 15,
+            "02_batch_size": 128,
+            "02_rgb_n_train": 4_000,  # 32x32x3 training images
+            "02_rgb_epochs": 20,
             # 03, full
+            "03_n_fit": 10_000,
+            "03_n_val": 1_000,
+            "03_epochs": 10,
+            "03_batch": 64,
+            "03_lr": 3e-3,
+            "03_early_steps": 32,
+            "03_steps_per_execution": 8,
         },
         # On a GPU, half as many epochs again. Every notebook's checks pass with these sizes
         # (verified on a CPU with AELIB_DEVICE=gpu; see the README's Speed section).
@@ -126,8 +153,35 @@ PROFILES: dict[str, Profile] = {
         lr_grid=(1e-3, 3e-3),
         extra={
             # 01, quick
+            "01_n_train": 8_000,  # a conv AE at code 32 needs thousands of images to beat PCA
+            "01_n_val": 500,
+            "01_sweep_n_train": 4_000,
+            "01_code_sizes": (2, 8),  # at k=32 on 4,000 images the gap to PCA is within the spread
+            "01_batch_size": 64,
+            "01_lr": 2e-3,
+            "01_linear_epochs": 15,
+            "01_sweep_epochs": 8,
+            "01_main_epochs": 5,
+            "01_short_epochs": 1,
+            "01_main_target": 1.0,  # 7,500 images, 5 epochs: it beats PCA, not by the full 0.5
+            "01_mnist_n_val": 500,
+            "01_mnist_epochs": 10,
             # 02, quick
+            "02_n_train": 1_500,
+            "02_n_val": 500,
+            "02_sweep_n_train": 800,
+            "02_epochs": 6,
+            "02_batch_size": 32,  # small batches: more updates in the little time CI has
+            "02_rgb_n_train": 1_500,
+            "02_rgb_epochs": 6,
             # 03, quick
+            "03_n_fit": 2_000,
+            "03_n_val": 500,
+            "03_epochs": 4,
+            "03_batch": 32,
+            "03_lr": 3e-3,
+            "03_early_steps": 32,
+            "03_steps_per_execution": 8,
         },
     ),
 }

@@ -326,3 +326,34 @@ def unit_weight_response(method: str, size: int = 7, steps: int = 2) -> np.ndarr
         )
     out = keras.Model(inputs, h, name=f"unit_{method}")(feeds)
     return ops.convert_to_numpy(out).astype(np.float64)[0, :, :, 0]
+
+
+def thumbnail_baseline(images, size: int) -> np.ndarray:
+    """Reconstruct images from a ``size x size`` thumbnail: a learning-free baseline.
+
+    Each image is averaged down to ``size x size`` (area interpolation: the mean of the pixels each
+    thumbnail pixel covers) and resized back with bicubic interpolation, then clipped to [0, 1].
+    The thumbnail holds ``size * size * c`` numbers per image, to set against an autoencoder's code.
+
+    Args:
+        images: ``(n, h, w, c)`` with values in [0, 1].
+        size: thumbnail height and width, ``1 <= size <= min(h, w)``.
+
+    Returns:
+        ``(n, h, w, c)`` float32 reconstructions.
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim != 4:
+        raise ValueError(f"thumbnail_baseline(): images must be (n, h, w, c), got shape {x.shape}")
+    h, w = x.shape[1:3]
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, (int, np.integer))
+        or not 1 <= size <= min(h, w)
+    ):
+        raise ValueError(
+            f"thumbnail_baseline(): size must be an int in [1, {min(h, w)}], got {size!r}"
+        )
+    small = ops.image.resize(x, (size, size), interpolation="area")
+    back = ops.image.resize(small, (h, w), interpolation="bicubic")
+    return np.clip(ops.convert_to_numpy(back), 0.0, 1.0).astype(np.float32)

@@ -1,4 +1,10 @@
-"""Upsampling layers and autoencoders (aelib.upsampling) and image spectra (aelib.spectra)."""
+"""Upsampling layers and autoencoders (aelib.upsampling), and notebook 03's written-out version.
+
+The artefact measure (aelib.spectra) is tested in test_spectra.py.
+"""
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,9 +137,13 @@ def test_unit_weights_checkerboard_only_with_uneven_overlap():
     for method in ("nearest", "bilinear", "transpose_k4", "subpixel"):
         flat = _interior(upsampling.unit_weight_response(method))
         assert np.ptp(flat) == 0, method
-        assert spectra.stride_energy(flat[None]) == pytest.approx(0.0, abs=1e-12)
-    checker = _interior(upsampling.unit_weight_response("transpose_k3"))
-    assert spectra.stride_energy(checker[None])[0] > 0.01
+    # Two kernel-3 steps draw both periods: 2 from the last step, 4 from the first. As a
+    # residual from a flat image, the interior's relative pattern measures about 0.48 and 0.24.
+    rel = _interior(upsampling.unit_weight_response("transpose_k3"))
+    rel = np.stack([rel, rel]) / rel.mean()
+    flat = np.ones_like(rel)
+    assert spectra.periodic_amplitude(rel, flat, 2) > 0.4
+    assert spectra.periodic_amplitude(rel, flat, 4) > 0.2
     assert upsampling.unit_weight_response("nearest").shape == (28, 28)
 
 
@@ -154,56 +164,52 @@ def test_bad_arguments_are_named():
         upsampling.unit_weight_response("nearest", size=1)
 
 
-def test_stride_energy_checkerboard_vs_smooth():
-    i, j = np.mgrid[:28, :28]
-    checker = (-1.0) ** (i + j)
-    assert spectra.stride_energy(checker[None])[0] == pytest.approx(1.0)
-    stripes = 0.5 + 0.5 * (-1.0) ** i  # half the power at DC, half at (14, 0)
-    assert spectra.stride_energy(stripes[None])[0] == pytest.approx(0.5)
-    smooth = np.exp(-((i - 13.5) ** 2 + (j - 13.5) ** 2) / (2 * 4.0**2))
-    assert spectra.stride_energy(smooth[None])[0] < 1e-6
-    # A smooth image modulated by a faint checkerboard carries measurably more stride energy.
-    faint = smooth * (1 + 0.1 * checker)
-    e = spectra.stride_energy(np.stack([smooth, faint])[..., None])
-    assert e.shape == (2,) and e[1] > 1e-3 > e[0]
-    assert spectra.stride_energy(np.zeros((1, 4, 4)))[0] == 0
-    assert spectra.stride_bins(28, 28) == [(0, 14), (14, 0), (14, 14)]
-    assert len(spectra.stride_bins(12, 12, stride=3)) == 8
-    with pytest.raises(ValueError, match=r"image size \(27, 28\) must be divisible by stride 2"):
-        spectra.stride_energy(np.zeros((1, 27, 28)))
-    with pytest.raises(ValueError, match="images must have shape"):
-        spectra.stride_energy(np.zeros(28))
+NOTEBOOK = (
+    Path(__file__).resolve().parents[1] / "notebooks" / "03_upsampling_vs_transposed_conv.ipynb"
+)
 
 
-def test_power_spectrum_parseval_and_centring():
+def _notebook_upsample_step():
+    """The ``upsample_step`` function as notebook 03 writes it out, executed here."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    (source,) = [s for s in sources if s.lstrip().startswith("def upsample_step(")]
+    namespace = {"keras": keras, "upsampling": upsampling}
+    exec(compile(source, str(NOTEBOOK), "exec"), namespace)
+    return namespace["upsample_step"]
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "unpool"])
+def test_notebook_upsample_step_agrees_with_package(method):
+    upsample_step = _notebook_upsample_step()
+    inp = keras.Input((7, 7, 6))
+    ours = keras.Model(inp, upsample_step(inp, method, 4))
+    package = keras.Model(inp, upsampling.upsample(inp, method, 4, name="step"))
+    assert [tuple(w.shape) for w in ours.weights] == [tuple(w.shape) for w in package.weights]
     rng = np.random.default_rng(0)
-    x = rng.random((3, 16, 12, 2))
-    p = spectra.power_spectrum(x, centered=False)
-    assert p.shape == (3, 16, 12)
-    np.testing.assert_allclose(p.sum(axis=(1, 2)), 16 * 12 * (x**2).sum(axis=(1, 2, 3)))
-    centred = spectra.power_spectrum(x)
-    np.testing.assert_allclose(centred[:, 8, 6], p[:, 0, 0])
-    assert np.allclose(spectra.power_spectrum(x, subtract_mean=True, centered=False)[:, 0, 0], 0)
+    package.set_weights([rng.normal(size=w.shape).astype("float32") for w in package.weights])
+    ours.set_weights(package.get_weights())
+    x = rng.random((2, 7, 7, 6)).astype("float32")
+    np.testing.assert_allclose(to_np(ours(x)), to_np(package(x)), atol=1e-5)
+    assert [type(layer).__name__ for layer in ours.layers] == [
+        type(layer).__name__ for layer in package.layers
+    ]
+    with pytest.raises(ValueError, match="max-unpooling also needs the switches"):
+        upsample_step(inp, "unpool", 4)
 
 
-def test_azimuthal_average():
-    freqs, prof = spectra.azimuthal_average(np.ones((28, 28)))
-    np.testing.assert_allclose(prof, 1.0)
-    assert (
-        freqs[0] == 0 and freqs[1] == pytest.approx(1 / 28) and freqs[-1] <= np.sqrt(2) / 2 + 1 / 28
-    )
-    # A spectrum equal to the radius gives back the ring centres (up to rounding to rings).
-    r = spectra.radial_frequency(28, 28)
-    freqs, prof = spectra.azimuthal_average(r[None].repeat(2, axis=0))
-    assert prof.shape == (2, len(freqs))
-    np.testing.assert_allclose(prof[0], freqs, atol=0.5 / 28)
-    # Smooth images put relatively less power at high radial frequencies than noise does.
+def test_thumbnail_baseline():
     rng = np.random.default_rng(0)
-    noise = rng.random((8, 28, 28))
-    i, j = np.mgrid[:28, :28]
-    blobs = np.stack([np.exp(-((i - c) ** 2 + (j - c) ** 2) / 20.0) for c in range(10, 18)])
-    _, p_noise = spectra.azimuthal_spectrum(noise)
-    _, p_blob = spectra.azimuthal_spectrum(blobs)
-    assert p_blob[14] / p_blob[1] < 1e-3 < p_noise[14] / p_noise[1]
-    with pytest.raises(ValueError, match="spectra must have shape"):
-        spectra.azimuthal_average(np.ones(5))
+    x = rng.random((3, 28, 28, 1)).astype("float32")
+    y = upsampling.thumbnail_baseline(x, 6)
+    assert y.shape == x.shape and y.dtype == np.float32 and 0 <= y.min() and y.max() <= 1
+    const = np.full((2, 28, 28, 2), 0.3, "float32")
+    np.testing.assert_allclose(upsampling.thumbnail_baseline(const, 6), 0.3, atol=1e-5)
+    # A full-size "thumbnail" gives the image back; a smaller one loses detail.
+    np.testing.assert_allclose(upsampling.thumbnail_baseline(x, 28), x, atol=1e-5)
+    err = [np.mean((upsampling.thumbnail_baseline(x, s) - x) ** 2) for s in (4, 14)]
+    assert err[0] > err[1] > 0
+    with pytest.raises(ValueError, match=r"size must be an int in \[1, 28\], got 0"):
+        upsampling.thumbnail_baseline(x, 0)
+    with pytest.raises(ValueError, match="images must be"):
+        upsampling.thumbnail_baseline(x[..., 0], 6)
