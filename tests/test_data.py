@@ -210,3 +210,141 @@ def test_real_fashion_mnist_when_installed():
         (xtr, ytr), (xte, yte) = data.load("fashion_mnist", download_ok=False)
     assert xtr.shape == (60000, 28, 28, 1) and xte.shape == (10000, 28, 28, 1)
     assert np.bincount(ytr).tolist() == [6000] * 10
+
+
+# --- Colour images: CIFAR-10 and patches of scikit-learn's photographs ----------------------------
+
+
+def _write_cifar(path: Path, rng, n_per_batch=3) -> data.FileSpec:
+    """A small archive laid out like cifar-10-python.tar.gz: five training batches and a test one."""
+    import pickle
+    import tarfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            batch = {
+                b"data": rng.integers(0, 256, (n_per_batch, 3 * 32 * 32)).astype(np.uint8),
+                b"labels": rng.integers(0, 10, n_per_batch).tolist(),
+            }
+            raw = pickle.dumps(batch)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    return data.FileSpec(
+        "cifar-10-python.tar.gz", hashlib.sha256(path.read_bytes()).hexdigest(), "file"
+    )
+
+
+@pytest.mark.parametrize(
+    "where,kind",
+    [
+        ("project/cifar-10-python.tar.gz", "data-dir"),
+        ("keras/datasets/cifar-10-batches-py-target_archive", "keras-cache"),  # Keras 3's name
+        ("keras/datasets/cifar-10-batches-py.tar.gz", "keras-cache"),  # Keras 2's name
+    ],
+)
+def test_cifar10_from_local_copies(sandbox, monkeypatch, where, kind):
+    spec = _write_cifar(sandbox / where, np.random.default_rng(6))
+    _use_specs(monkeypatch, "cifar10", [spec])
+    (xtr, ytr), (xte, yte) = data.load("cifar10")
+    assert xtr.shape == (15, 32, 32, 3) and xte.shape == (3, 32, 32, 3)
+    assert xtr.dtype == np.float32 and ytr.dtype == np.int64
+    assert 0.0 <= xtr.min() and xtr.max() <= 1.0
+    assert data.SOURCES["cifar10"].kind == kind
+    assert data.source("cifar10").kind == kind
+
+
+def test_cifar10_channels_are_last(sandbox, monkeypatch):
+    # CIFAR-10 stores each image as 1024 red, then 1024 green, then 1024 blue values.
+    import pickle
+    import tarfile
+
+    path = sandbox / "project/cifar-10-python.tar.gz"
+    path.parent.mkdir(parents=True)
+    image = np.concatenate([np.full(1024, 10), np.full(1024, 20), np.full(1024, 30)])
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+            raw = pickle.dumps({b"data": image[None].astype(np.uint8), b"labels": [1]})
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    spec = data.FileSpec(
+        "cifar-10-python.tar.gz", hashlib.sha256(path.read_bytes()).hexdigest(), "file"
+    )
+    _use_specs(monkeypatch, "cifar10", [spec])
+    (xtr, _), _ = data.load("cifar10")
+    np.testing.assert_allclose(xtr[0, 5, 7] * 255, [10, 20, 30], atol=1e-3)
+
+
+def test_cifar10_verified_download_and_corrupt_copy(sandbox, monkeypatch):
+    spec = _write_cifar(sandbox / "mirror/cifar-10-python.tar.gz", np.random.default_rng(7))
+    _use_specs(monkeypatch, "cifar10", [spec])
+    (xtr, _), _ = data.load("cifar10")
+    assert data.SOURCES["cifar10"].kind == "download"
+    assert (sandbox / "project/cifar-10-python.tar.gz").is_file()
+    data.clear_cache()
+    (sandbox / "project/cifar-10-python.tar.gz").write_bytes(b"not an archive")
+    with pytest.raises(data.ChecksumMismatch, match="cifar-10-python.tar.gz"):
+        data.load("cifar10", download_ok=False)
+
+
+def test_photo_patches_are_deterministic_and_disjoint():
+    pytest.importorskip("sklearn")
+    data.clear_cache()
+    (xtr, ytr), (xte, yte) = data.load("photo_patches")
+    assert xtr.shape == (4080, 32, 32, 3) and xte.shape == (1360, 32, 32, 3)
+    assert xtr.dtype == np.float32 and not xtr.flags.writeable
+    assert 0.0 <= xtr.min() and xtr.max() <= 1.0
+    assert np.bincount(ytr).tolist() == [2040, 2040] and np.bincount(yte).tolist() == [680, 680]
+    assert data.SOURCES["photo_patches"].kind == "scikit-learn"
+    assert data.source("photo_patches").kind == "scikit-learn"
+    _, photos = data._sample_photos()
+    (again, _), _ = data.photo_patches(photos)
+    np.testing.assert_array_equal(again, np.round(xtr * 255).astype(np.uint8))
+
+
+def test_photo_patches_split_by_tile():
+    # Mark every pixel with its tile, then check that no patch mixes tiles and the test tiles are
+    # the diagonal ones.
+    h, w = 4 * 40, 4 * 48
+    rows, cols = np.meshgrid(np.arange(h) // 40, np.arange(w) // 48, indexing="ij")
+    photo = np.stack([rows, cols, np.zeros_like(rows)], axis=-1).astype(np.uint8)
+    (xtr, ytr), (xte, yte) = data.photo_patches([photo, photo])
+    per_tile = ((40 - 32) // 8 + 1) * ((48 - 32) // 8 + 1)
+    assert len(xtr) == 2 * 12 * per_tile and len(xte) == 2 * 4 * per_tile
+    for x in (xtr, xte):
+        assert np.all(x[..., 0] == x[:, :1, :1, 0]) and np.all(x[..., 1] == x[:, :1, :1, 1])
+    assert np.all(xte[:, 0, 0, 0] == xte[:, 0, 0, 1])
+    assert np.all(xtr[:, 0, 0, 0] != xtr[:, 0, 0, 1])
+    assert np.bincount(ytr).tolist() == [12 * per_tile] * 2
+
+
+def test_photo_checksum_mismatch_names_file_and_fix(monkeypatch):
+    pytest.importorskip("sklearn")
+    file_sha, _ = data.PHOTOS["china.jpg"]
+    monkeypatch.setitem(data.PHOTOS, "china.jpg", (file_sha, "0" * 64))
+    with pytest.raises(data.ChecksumMismatch, match="china.jpg.*pixels.*0{64}.*pip install"):
+        data._sample_photos()
+    monkeypatch.setitem(data.PHOTOS, "china.jpg", ("1" * 64, "0" * 64))
+    with pytest.raises(data.ChecksumMismatch, match="china.jpg.*1{64}.*reinstall.*scikit-learn"):
+        data._sample_photos()
+
+
+def test_load_colour_prefers_cifar10_and_falls_back_quietly(sandbox, monkeypatch, capsys):
+    pytest.importorskip("sklearn")
+    # Offline (an empty mirror): the photographs' patches, and nothing printed.
+    name, ((xtr, _), _) = data.load_colour()
+    assert name == "photo_patches" and xtr.shape[1:] == (32, 32, 3)
+    assert capsys.readouterr().out == ""
+    spec = _write_cifar(
+        sandbox / "keras/datasets/cifar-10-batches-py-target_archive", np.random.default_rng(8)
+    )
+    _use_specs(monkeypatch, "cifar10", [spec])
+    name, ((xtr, _), _) = data.load_colour()
+    assert name == "cifar10" and xtr.shape == (15, 32, 32, 3)
+
+
+def test_dataset_names_include_colour_sets():
+    assert {"cifar10", "photo_patches"} <= set(data.DATASETS)
+    assert data.CLASS_NAMES["cifar10"][0] == "airplane"
