@@ -378,6 +378,22 @@ def replace_block(
     return f"{head}{begin}\n{table}\n{end}{tail}"
 
 
+def _table_out(command: str, source, make_table, readme: str | None, *markers, name: str) -> int:
+    """Print the table ``make_table()`` returns, or write it between ``markers`` in ``readme``."""
+    try:
+        table = make_table()
+        if readme:
+            path = Path(readme)
+            path.write_text(replace_block(path.read_text(), table, *markers, name))
+            print(f"updated the {name} table in {path}")
+            return 0
+    except (ValueError, KeyError) as err:
+        print(f"aelib {command}: {source}: {err}", file=sys.stderr)
+        return 1
+    print(table)
+    return 0
+
+
 def cmd_runtimes(args) -> int:
     path = Path(args.file)
     if not path.exists():
@@ -386,38 +402,32 @@ def cmd_runtimes(args) -> int:
             file=sys.stderr,
         )
         return 1
-    try:
-        table = runtimes_markdown(json.loads(path.read_text()))
-        if args.readme:
-            readme = Path(args.readme)
-            readme.write_text(replace_block(readme.read_text(), table))
-            print(f"updated the run-time table in {readme}")
-            return 0
-    except (ValueError, KeyError) as err:
-        print(f"aelib runtimes: {path}: {err}", file=sys.stderr)
-        return 1
-    print(table)
-    return 0
+    return _table_out(
+        "runtimes",
+        path,
+        lambda: runtimes_markdown(json.loads(path.read_text())),
+        args.readme,
+        README_BEGIN,
+        README_END,
+        name="run-time",
+    )
 
 
 def cmd_results(args) -> int:
-    from .results import README_BEGIN, README_END, load_results, results_markdown
+    from .results import README_BEGIN as BEGIN
+    from .results import README_END as END
+    from .results import load_results, results_markdown
 
     folder = Path(args.dir)
-    try:
-        table = results_markdown(load_results(folder) if folder.is_dir() else {})
-        if args.readme:
-            readme = Path(args.readme)
-            readme.write_text(
-                replace_block(readme.read_text(), table, README_BEGIN, README_END, "results")
-            )
-            print(f"updated the results table in {readme}")
-            return 0
-    except ValueError as err:
-        print(f"aelib results: {folder}: {err}", file=sys.stderr)
-        return 1
-    print(table)
-    return 0
+    return _table_out(
+        "results",
+        folder,
+        lambda: results_markdown(load_results(folder) if folder.is_dir() else {}),
+        args.readme,
+        BEGIN,
+        END,
+        name="results",
+    )
 
 
 def cmd_audit(args) -> int:
