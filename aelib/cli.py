@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import __version__
 from .profiles import PROFILES, device_from_env
+from .runtime import device_name
 
 
 def _notebooks_dir() -> Path:
@@ -223,37 +224,6 @@ def cmd_run(args) -> int:
     print(results_table({name: run.seconds for name, run in runs.items()}))
     print(f"\nrun times recorded in {target}; `aelib runtimes {target}` prints them as a table")
     return 0
-
-
-def device_name() -> str:
-    """What the notebooks' kernels train on: the GPU's name, else the CPU's model and core count."""
-    gpus = _gpu_names()
-    if gpus:
-        return f"{len(gpus)}x {gpus[0]}" if len(gpus) > 1 else gpus[0]
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU cores ({model}), no GPU"
-
-
-def _gpu_names() -> list[str]:
-    try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-    except ImportError:  # Keras on JAX
-        from .runtime import jax_gpus
-
-        return [str(d.device_kind) for d in jax_gpus()]
-    names = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(gpu)
-        names.append(str(details.get("device_name", gpu.name)))
-    return names
 
 
 def record_runtimes(path: Path, profile: str, device: str, runs: dict[str, NotebookRun]) -> dict:

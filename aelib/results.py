@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .runtime import current_notebook, current_profile
+from .runtime import current_notebook, current_profile, device_name
 
 ENV_VAR = "AELIB_RESULTS_DIR"
 
@@ -75,7 +74,7 @@ def record(notebook: str | None = None, **metrics) -> None:
         "profile": prof.name,
         "sizes": prof.device,
         "recorded_at": stamp,
-        "machine": _machine(),
+        "machine": device_name(),
         "metrics": _plain(metrics),
     }
     path = record_path(name)
@@ -89,15 +88,6 @@ def record(notebook: str | None = None, **metrics) -> None:
 def record_path(notebook: str) -> Path:
     """Where :func:`record` writes ``notebook``'s record."""
     return results_dir() / f"{notebook}.json"
-
-
-def _machine() -> str:
-    try:
-        from .cli import device_name
-
-        return device_name()
-    except Exception:  # pragma: no cover - a record must not fail over a description
-        return f"{platform.machine()}, {os.cpu_count()} CPUs"
 
 
 def load_results(directory: Path | str | None = None) -> dict[str, dict]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import random
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -74,12 +76,37 @@ def jax_gpus() -> list:
         return []
 
 
-def _has_gpu() -> bool:
+def device_name() -> str:
+    """What the notebooks' kernels train on: the GPU's name, else the CPU's model and core count."""
+    gpus = gpu_names()
+    if gpus:
+        return f"{len(gpus)}x {gpus[0]}" if len(gpus) > 1 else gpus[0]
+    model = platform.processor() or platform.machine()
     try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPU cores ({model}), no GPU"
+
+
+def gpu_names() -> list[str]:
+    try:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import tensorflow as tf
-    except ImportError:  # another Keras backend
-        return bool(jax_gpus())
-    return bool(tf.config.list_physical_devices("GPU"))
+    except ImportError:  # Keras on JAX
+        return [str(d.device_kind) for d in jax_gpus()]
+    names = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        names.append(str(details.get("device_name", gpu.name)))
+    return names
+
+
+def _has_gpu() -> bool:
+    return bool(gpu_names())
 
 
 def setup(notebook: str | None = None, seed: int = 42, profile: str | None = None) -> Profile:
