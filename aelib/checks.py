@@ -57,7 +57,7 @@ def _verdict(statement: str, ok) -> bool:
     )
 
 
-def check(statement: str, ok, *, kind: str, **numbers_) -> bool:
+def check(statement: str, ok, *, kind: str, **numbers_) -> None:
     """State a claim and verify it.
 
     Prints one line, ``CHECK passed: <statement>``, when ``ok`` is true. The numbers are left out of
@@ -101,8 +101,7 @@ def check(statement: str, ok, *, kind: str, **numbers_) -> bool:
         with open(target, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry) + "\n")
         print(f"CHECK {'passed' if verdict else 'failed'} ({kind}, training off): {statement}")
-        return verdict
+        return
     if not verdict:
         raise ClaimFailed(f"claim does not hold: {statement}" + (f" ({detail})" if detail else ""))
     print(f"CHECK passed: {statement}")
-    return True

@@ -1,4 +1,4 @@
-"""Reconstruction error and subspace measures, computed in NumPy."""
+"""Reconstruction error, PSNR and SSIM, and subspace measures, computed in NumPy and SciPy."""
 
 from __future__ import annotations
 
@@ -35,58 +35,121 @@ def sse_per_image(x, x_hat) -> float:
 def principal_angles(a, b) -> np.ndarray:
     """Principal angles in degrees between the column spaces of ``a`` (d, k) and ``b`` (d, m).
 
-    Both bases are orthonormalised first, so any spanning set works. Returns ``min(k, m)`` angles,
-    smallest first. Angles near 0 mean the two subspaces coincide.
+    Any spanning set works (SciPy's :func:`scipy.linalg.subspace_angles` orthonormalises both bases).
+    Returns ``min(k, m)`` angles, smallest first. Angles near 0 mean the two subspaces coincide.
     """
+    from scipy.linalg import subspace_angles
+
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
         raise ValueError(
             f"principal_angles(): need (d, k) and (d, m) matrices, got {a.shape} and {b.shape}"
         )
-    qa, _ = np.linalg.qr(a)
-    qb, _ = np.linalg.qr(b)
-    cosines = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), -1.0, 1.0)
-    return np.degrees(np.arccos(cosines))
+    return np.sort(np.degrees(subspace_angles(a, b)))
+
+
+def _images(x, x_hat, data_range, fn: str):
+    """Both image sets as float64 batches ``(n, h, w, c)``, after checking them against ``data_range``.
+
+    One image may be given as ``(h, w)`` or ``(h, w, c)`` with ``c`` in 1, 3 or 4; a batch as
+    ``(n, h, w)`` or ``(n, h, w, c)``. The reference ``x`` must fit in ``data_range`` (a prediction
+    ``x_hat`` may overshoot it, as bicubic upscaling does): integer images with the default range 1,
+    or float images in [0, 255], would otherwise give a plausible wrong number.
+    """
+    if isinstance(data_range, bool) or not isinstance(data_range, (int, float, np.number)):
+        raise TypeError(f"{fn}(): data_range must be a number, got {data_range!r}")
+    if not np.isfinite(data_range) or data_range <= 0:
+        raise ValueError(f"{fn}(): data_range must be positive and finite, got {data_range!r}")
+    raw_x, raw_y = np.asarray(x), np.asarray(x_hat)
+    for name, a in (("x", raw_x), ("x_hat", raw_y)):
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"{fn}(): {name} must hold numbers, got dtype {a.dtype}")
+        if a.dtype.kind in "iu" and data_range < np.iinfo(a.dtype).max:
+            raise ValueError(
+                f"{fn}(): {name} has integer dtype {a.dtype} but data_range={data_range}; "
+                f"pass data_range={np.iinfo(a.dtype).max} or convert the images to float in [0, 1] "
+                f"(for uint8: x / 255)"
+            )
+    if raw_x.shape != raw_y.shape:
+        raise ValueError(f"{fn}(): x has shape {raw_x.shape} but x_hat has shape {raw_y.shape}")
+    a, b = raw_x.astype(np.float64), raw_y.astype(np.float64)
+    single = a.ndim == 2 or (a.ndim == 3 and a.shape[-1] in (1, 3, 4))
+    if single:
+        a, b = a[None], b[None]
+    if a.ndim == 3:
+        a, b = a[..., None], b[..., None]
+    if a.ndim != 4 or 0 in a.shape:
+        raise ValueError(
+            f"{fn}(): expected one image (h, w) or (h, w, c), or a batch (n, h, w) or (n, h, w, c); "
+            f"got shape {raw_x.shape}"
+        )
+    finite = a[np.isfinite(a)]
+    if finite.size and finite.max() - finite.min() > data_range * (1 + 1e-6):
+        raise ValueError(
+            f"{fn}(): x spans [{finite.min():.4g}, {finite.max():.4g}], wider than "
+            f"data_range={data_range}; pass the images' true range (e.g. data_range=255 for 0-255 "
+            f"images) or rescale them to [0, {data_range}]"
+        )
+    return a, b
 
 
 def psnr(x, x_hat, data_range: float = 1.0) -> np.ndarray:
-    """Peak signal-to-noise ratio in dB of each example: ``10 log10(range^2 / MSE)``, shape ``(n,)``.
+    """Peak signal-to-noise ratio in dB of each image: ``10 log10(range^2 / MSE)``, shape ``(n,)``.
 
-    A perfect reconstruction gives ``inf``; average PSNR over a set with :func:`mean_psnr`.
+    ``x`` is the clean reference, ``x_hat`` the estimate; one image gives shape ``(1,)``. A perfect
+    reconstruction gives ``inf``; average over a set with :func:`mean_psnr`. NaN in gives NaN out.
     """
-    err = per_sample_mse(x, x_hat)
+    a, b = _images(x, x_hat, data_range, "psnr")
+    err = ((a - b) ** 2).reshape(len(a), -1).mean(axis=1)
     with np.errstate(divide="ignore"):
         return 10.0 * np.log10(data_range**2 / err)
 
 
 def mean_psnr(x, x_hat, data_range: float = 1.0) -> float:
-    """PSNR averaged over examples (in dB), with perfect examples capped at 100 dB."""
+    """PSNR averaged over images (in dB), with perfect images capped at 100 dB."""
     return float(np.minimum(psnr(x, x_hat, data_range), 100.0).mean())
 
 
-def ssim(x, x_hat, data_range: float = 1.0, sigma: float = 1.5) -> np.ndarray:
-    """Structural similarity (Wang et al. 2004) of each example, averaged over pixels and channels.
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
 
-    Uses a Gaussian window (``sigma`` 1.5, as in the paper) and the usual constants
-    ``K1 = 0.01, K2 = 0.03``. Inputs are ``(n, h, w)`` or ``(n, h, w, c)``; returns shape ``(n,)``.
+
+def _gaussian_taps(size: int, sigma: float) -> np.ndarray:
+    t = np.arange(size, dtype=np.float64) - (size - 1) / 2
+    g = np.exp(-(t**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim(x, x_hat, data_range: float = 1.0) -> np.ndarray:
+    """Structural similarity (Wang et al. 2004) of each image, shape ``(n,)``.
+
+    The standard convention, as ``tf.image.ssim`` and scikit-image's ``structural_similarity``
+    (``gaussian_weights=True``) compute it: an 11x11 Gaussian window with sigma 1.5, constants
+    ``K1 = 0.01`` and ``K2 = 0.03`` times ``data_range``, population (not sample) variances, and the
+    SSIM map averaged over the *valid* region (the window never leaves the image) and the channels.
+    Images must be at least 11x11. Shapes as for :func:`psnr`.
     """
-    from scipy.ndimage import gaussian_filter
+    from scipy.ndimage import correlate1d
 
-    x, y = _pair(x, x_hat, "ssim")
-    if x.ndim == 3:
-        x, y = x[..., None], y[..., None]
-    if x.ndim != 4:
-        raise ValueError(f"ssim(): expected (n, h, w) or (n, h, w, c), got shape {x.shape}")
+    a, b = _images(x, x_hat, data_range, "ssim")
+    if min(a.shape[1:3]) < SSIM_WINDOW:
+        raise ValueError(
+            f"ssim(): images of {a.shape[1]}x{a.shape[2]} pixels are smaller than the "
+            f"{SSIM_WINDOW}x{SSIM_WINDOW} window; if this is one image with channels, check its shape"
+        )
+    taps = _gaussian_taps(SSIM_WINDOW, SSIM_SIGMA)
+    r = SSIM_WINDOW // 2
+
+    def blur(v):
+        v = correlate1d(v, taps, axis=1, mode="constant")
+        v = correlate1d(v, taps, axis=2, mode="constant")
+        return v[:, r:-r, r:-r, :]  # the valid region: the window lies inside the image
+
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    sig = (0, sigma, sigma, 0)
-
-    def blur(a):
-        return gaussian_filter(a, sigma=sig, mode="reflect", truncate=3.5)
-
-    mx, my = blur(x), blur(y)
-    vx = blur(x * x) - mx**2
-    vy = blur(y * y) - my**2
-    cxy = blur(x * y) - mx * my
+    mx, my = blur(a), blur(b)
+    vx = blur(a * a) - mx**2
+    vy = blur(b * b) - my**2
+    cxy = blur(a * b) - mx * my
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
     return s.reshape(len(s), -1).mean(axis=1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import random
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -23,6 +26,72 @@ def _quiet_tensorflow() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*np.object.*")
+
+
+# What TensorFlow's C++ side prints to the process's stderr while it loads and looks for devices.
+# Abseil writes these before its logging is initialised, so TF_CPP_MIN_LOG_LEVEL cannot hide them;
+# to a learner they read as failures ("failed call to cuInit", "Could not find cuda drivers").
+NATIVE_NOISE = (
+    "All log messages before absl::InitializeLog() is called",
+    "oneDNN custom operations are on",
+    "cudart_stub.cc",
+    "failed call to cuInit",
+    "cpu_feature_guard.cc",
+    "This TensorFlow binary is optimized to use available CPU instructions",
+    "To enable the following instructions:",
+    "Unable to register cuDNN factory",
+    "Unable to register cuFFT factory",
+    "Unable to register cuBLAS factory",
+    "computation placer already registered",
+    "TF-TRT Warning: Could not find TensorRT",
+)
+
+
+@contextlib.contextmanager
+def native_stderr_filtered(noise: tuple[str, ...] = NATIVE_NOISE):
+    """Hold back the lines of the process's own stderr (file descriptor 2) that match ``noise``.
+
+    Everything written to descriptor 2 inside the block goes to a temporary file; when the block ends,
+    the lines that match none of ``noise`` are written to ``sys.stderr``, so real errors still show.
+    Where descriptor 2 cannot be redirected (no such descriptor), the block runs unfiltered.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, AttributeError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode("utf-8", errors="replace")
+            kept = [line for line in text.splitlines() if not any(n in line for n in noise)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
+def import_tensorflow():
+    """``import tensorflow``, with its start-up noise held back (see :data:`NATIVE_NOISE`).
+
+    Returns the module, or None when TensorFlow is not installed (Keras on another backend). Also
+    looks for GPUs once inside the filter, because that is when CUDA's messages are printed.
+    """
+    _quiet_tensorflow()
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with native_stderr_filtered():
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return None
+        tf.config.list_physical_devices("GPU")
+        import keras  # noqa: F401  (loads the same libraries; its messages are filtered too)
+    return tf
 
 
 def training_off() -> bool:
@@ -93,10 +162,8 @@ def device_name() -> str:
 
 
 def gpu_names() -> list[str]:
-    try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-    except ImportError:  # Keras on JAX
+    tf = import_tensorflow()
+    if tf is None:  # Keras on JAX
         return [str(d.device_kind) for d in jax_gpus()]
     names = []
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -128,7 +195,7 @@ def setup(notebook: str | None = None, seed: int = 42, profile: str | None = Non
     """
     prof = get_profile(profile)
     device = device_from_env("")  # checked before the slow imports
-    _quiet_tensorflow()
+    import_tensorflow()
     random.seed(seed)
     np.random.seed(seed)
     import keras  # imported here so that `import aelib` stays light

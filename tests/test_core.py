@@ -92,7 +92,8 @@ def test_setup_rejects_unknown_profile():
 
 
 def test_check_prints_one_line_and_raises_with_numbers(capsys):
-    assert aelib.check("two is more than one", 2 > 1, kind="fact", a=2, b=1)
+    # Nothing is returned, so a check cell shows its one line and no `True` under it.
+    assert aelib.check("two is more than one", 2 > 1, kind="fact", a=2, b=1) is None
     assert capsys.readouterr().out == "CHECK passed: two is more than one\n"
     with pytest.raises(
         aelib.ClaimFailed, match=r"claim does not hold: PCA wins \(ae=0.02, pca=0.01\)"
@@ -115,15 +116,17 @@ def test_check_needs_a_known_kind():
         aelib.check("a claim", True)
     with pytest.raises(ValueError, match="learned, measured, fact.*'evidence'"):
         aelib.check("a claim", True, kind="evidence")
-    assert aelib.check("NumPy booleans count", np.bool_(True), kind="measured")
-    assert aelib.check("so do 0-d boolean arrays", np.array(True), kind="measured")
+    aelib.check("NumPy booleans count", np.bool_(True), kind="measured")
+    aelib.check("so do 0-d boolean arrays", np.array(True), kind="measured")
+    with pytest.raises(aelib.ClaimFailed):
+        aelib.check("a false 0-d array fails", np.array(False), kind="measured")
 
 
 def test_check_under_audit_records_instead_of_raising(tmp_path, monkeypatch, capsys):
     target = tmp_path / "claims.jsonl"
     monkeypatch.setenv("AELIB_AUDIT", str(target))
-    assert aelib.check("untrained models lose", False, kind="learned", err=0.5) is False
-    assert aelib.check("a shape", True, kind="fact") is True
+    assert aelib.check("untrained models lose", False, kind="learned", err=0.5) is None
+    aelib.check("a shape", True, kind="fact")
     assert "CHECK failed (learned, training off): untrained models lose" in capsys.readouterr().out
     from aelib.audit import read_verdicts
     from aelib.runtime import current_notebook

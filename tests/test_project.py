@@ -96,6 +96,42 @@ def test_notebook_committed_outputs(path):
     )
 
 
+# What a committed output must never show a learner: TensorFlow's native start-up logs (they read as
+# failures), Jupyter's transport warning, a traceback or failed download, or the paths of the machine
+# that made the outputs.
+NOISE_IN_OUTPUTS = (
+    *__import__("aelib.runtime", fromlist=["NATIVE_NOISE"]).NATIVE_NOISE,
+    "Kernel is running over TCP",
+    "Traceback (most recent call last)",
+    "PosixPath(",
+    "/work/",
+    "/home/",
+    "/tmp/",
+    "/root/",
+)
+
+
+def _output_text(output) -> str:
+    parts = [output.get("text", "")]
+    parts += [v for k, v in output.get("data", {}).items() if k.startswith("text/")]
+    parts += output.get("traceback", [])
+    return "".join("".join(p) if isinstance(p, list) else p for p in parts)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_show_a_learner_nothing_alarming(path):
+    nb = json.loads(path.read_text())
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] != "code":
+            continue
+        for o in c["outputs"]:
+            shown = _output_text(o)
+            found = [n for n in NOISE_IN_OUTPUTS if n in shown]
+            assert not found, f"cell {i} shows {found}: {shown[:300]!r}"
+            if "aelib.check(" in "".join(c["source"]) and o["output_type"] == "execute_result":
+                raise AssertionError(f"cell {i}: a check cell shows a value: {shown[:80]!r}")
+
+
 def test_readme_runtime_table_is_the_recorded_one():
     from aelib import cli
 
