@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(EXTRAS)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 
-.PHONY: venv run test unit nbval audit lab lint format outputs timings bench clean help
+.PHONY: colab-links venv run test unit nbval audit lab lint format outputs timings bench clean help
 
 help:
 	@echo "make run      execute every notebook headless (profile: \$$AELIB_PROFILE, default full)"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff over the package, tests and notebooks"
 	@echo "make outputs  re-execute the notebooks in place with the full profile (committed outputs)"
 	@echo "make timings  time every notebook with the quick profile (the README's run-time table)"
+	@echo "make colab-links REPO=URL  point every Colab badge and install line at a fork"
 	@echo "make bench    training throughput of the aelib models, into the README (not part of the tests)"
 
 $(STAMP): pyproject.toml
@@ -74,6 +75,12 @@ timings: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench.py --readme README.md
+
+# A fork: `make colab-links REPO=https://github.com/OWNER/NAME` points every Colab badge and install
+# line (and pyproject's Repository address) at it.
+colab-links:
+	@test -n "$(REPO)" || { echo "usage: make colab-links REPO=https://github.com/OWNER/NAME" >&2; exit 2; }
+	$(PYTHON) tools/colab_links.py --repo $(REPO)
 
 clean:
 	rm -rf .test-results .pytest_cache build *.egg-info
