@@ -7,15 +7,17 @@ STAMP  := $(VENV)/.installed-$(EXTRAS)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
 
-.PHONY: colab-links venv run test unit nbval audit lab lint format outputs timings bench clean help
+.PHONY: colab-links venv run test unit nbval audit lab browser-test lint format outputs timings bench clean help test-min
 
 help:
 	@echo "make run      execute every notebook headless (profile: \$$AELIB_PROFILE, default full)"
 	@echo "make test     unit tests + strict nbval over every notebook (profile quick)"
 	@echo "make audit    run every notebook with training off: learned claims must fail"
 	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make browser-test  open every notebook in JupyterLab in headless Chromium (pre-release check)"
 	@echo "make lint     ruff over the package, tests and notebooks"
 	@echo "make outputs  re-execute the notebooks in place with the full profile (committed outputs)"
+	@echo "make test-min unit tests + notebook 03 (quick) with every dependency at its declared floor"
 	@echo "make timings  time every notebook with the quick profile (the README's run-time table)"
 	@echo "make colab-links REPO=URL  point every Colab badge and install line at a fork"
 	@echo "make bench    training throughput of the aelib models, into the README (not part of the tests)"
@@ -49,19 +51,28 @@ lab:
 	$(MAKE) venv EXTRAS=dev,lab
 	$(BIN)/jupyter lab notebooks/
 
+# Needs Debian's Chromium and its driver (no driver is downloaded); screenshots go to .browser-test/.
+browser-test:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { echo "browser-test needs Chromium and chromedriver: sudo apt-get install -y chromium chromium-driver" >&2; exit 1; }
+	$(MAKE) venv EXTRAS=dev,browser
+	$(BIN)/python tools/browser_test.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check aelib tests notebooks
-	$(BIN)/ruff format --check aelib tests notebooks
+	$(BIN)/ruff check aelib tests notebooks benchmarks tools
+	$(BIN)/ruff format --check aelib tests notebooks benchmarks tools
 
 format: $(STAMP)
-	$(BIN)/ruff format aelib tests notebooks
-	$(BIN)/ruff check --fix aelib tests notebooks
+	$(BIN)/ruff format aelib tests notebooks benchmarks tools
+	$(BIN)/ruff check --fix aelib tests notebooks benchmarks tools
 
 RUNTIMES := benchmarks/runtimes.json
 
 # The committed outputs and the records behind them (records/) come from the same full run;
 # NB=01 (a name prefix) re-makes one notebook.
+# constraints.txt pins the versions behind them: installed first, then checked.
 outputs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	$(BIN)/python tools/floors.py --verify constraints.txt
 	AELIB_RESULTS_DIR=$(CURDIR)/records \
 		$(BIN)/aelib run $(NB) --profile full --inplace --runtimes $(RUNTIMES)
 	$(BIN)/aelib runtimes $(RUNTIMES) --readme README.md
@@ -81,6 +92,21 @@ bench: $(STAMP)
 colab-links:
 	@test -n "$(REPO)" || { echo "usage: make colab-links REPO=https://github.com/OWNER/NAME" >&2; exit 2; }
 	$(PYTHON) tools/colab_links.py --repo $(REPO)
+
+# The oldest versions pyproject.toml allows: every declared dependency (and the dev extra) at its
+# `>=` floor (tools/floors.py writes the pins) in a venv of its own, where the unit tests and the
+# quick profile of MIN_NOTEBOOKS must pass.
+VENV_MIN ?= .venv-min
+MIN_NOTEBOOKS ?= 03
+test-min:
+	@test -x $(VENV_MIN)/bin/python || { $(PYTHON) -m venv $(VENV_MIN) && \
+		$(VENV_MIN)/bin/python -m pip install --quiet --upgrade pip; }
+	$(VENV_MIN)/bin/python tools/floors.py > constraints-min.txt
+	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints-min.txt -e ".[dev]"
+	$(VENV_MIN)/bin/python tools/floors.py --check
+	$(VENV_MIN)/bin/python -m pytest tests
+	AELIB_RESULTS_DIR=$(CURDIR)/.test-results/min \
+		$(VENV_MIN)/bin/aelib run $(MIN_NOTEBOOKS) --profile quick --no-progress
 
 clean:
 	rm -rf .test-results .pytest_cache build *.egg-info
