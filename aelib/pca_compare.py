@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import metrics, training
+from . import _validate, metrics, training
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, n_val: int, seed: int = 0):
@@ -29,14 +29,7 @@ def split_validation(x: np.ndarray, y: np.ndarray, n_val: int, seed: int = 0):
     """
     if len(x) != len(y):
         raise ValueError(f"split_validation(): x has {len(x)} examples but y has {len(y)}")
-    if (
-        isinstance(n_val, bool)
-        or not isinstance(n_val, (int, np.integer))
-        or not 0 < n_val < len(x)
-    ):
-        raise ValueError(
-            f"split_validation(): n_val must be a positive int below {len(x)}, got {n_val!r}"
-        )
+    n_val = _validate.integer(n_val, "n_val", "split_validation", minimum=1, maximum=len(x) - 1)
     val = np.zeros(len(x), dtype=bool)
     val[np.random.default_rng(seed).choice(len(x), size=int(n_val), replace=False)] = True
     return (x[~val], y[~val]), (x[val], y[val])
@@ -50,17 +43,14 @@ class PCABaseline:
         from sklearn.decomposition import PCA
 
         flat = np.asarray(x).reshape(len(x), -1)
-        if not 0 < max_k <= min(flat.shape):
-            raise ValueError(f"PCABaseline(): max_k must be in 1..{min(flat.shape)}, got {max_k}")
+        max_k = _validate.integer(max_k, "max_k", "PCABaseline", minimum=1, maximum=min(flat.shape))
         self.shape = tuple(x.shape[1:])
         self.pca = PCA(n_components=max_k, svd_solver="randomized", random_state=seed).fit(flat)
         self.mean = self.pca.mean_
         self.components = self.pca.components_  # (max_k, pixels), orthonormal rows
 
     def _k(self, k: int) -> int:
-        if not 0 < k <= len(self.components):
-            raise ValueError(f"PCABaseline: k must be in 1..{len(self.components)}, got {k}")
-        return int(k)
+        return _validate.integer(k, "k", "PCABaseline", minimum=1, maximum=len(self.components))
 
     def encode(self, x: np.ndarray, k: int) -> np.ndarray:
         """Codes ``(n, k)``: the projections on the first ``k`` components."""

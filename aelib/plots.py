@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from . import _validate
+
 
 def _plt():
     import matplotlib.pyplot as plt
@@ -41,7 +43,7 @@ def image_grid(
         raise ValueError("image_grid(): no images to show")
     if titles is not None and len(titles) != n:
         raise ValueError(f"image_grid(): {n} images but {len(titles)} titles")
-    ncols = min(ncols, n)
+    ncols = min(_validate.integer(ncols, "ncols", "image_grid", minimum=1), n)
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)), squeeze=False
@@ -73,6 +75,7 @@ def compare_rows(
     plt = _plt()
     if not rows:
         raise ValueError("compare_rows(): no rows given")
+    n = _validate.integer(n, "n", "compare_rows", minimum=1)
     lengths = {label: len(imgs) for label, imgs in rows.items()}
     if min(lengths.values()) < n:
         raise ValueError(f"compare_rows(): need {n} images per row, got {lengths}")

@@ -38,14 +38,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validate
+
 
 def _batch(images, fn: str, name: str = "images") -> np.ndarray:
-    x = np.asarray(images, dtype=np.float64)
-    if x.ndim == 4:
-        return x
+    """Images as float64 ``(n, h, w, c)``; NaN or infinity is refused: a spectrum of such an image
+    is NaN in every bin, and an energy computed from it would mean nothing."""
+    try:
+        x = np.asarray(images, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{fn}(): {name} must be an array of numbers, got {images!r:.80}"
+        ) from None
     if x.ndim == 3:
-        return x[..., None]
-    raise ValueError(f"{fn}(): {name} must have shape (n, h, w) or (n, h, w, c), got {x.shape}")
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"{fn}(): {name} must have shape (n, h, w) or (n, h, w, c), got {x.shape}")
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise ValueError(
+            f"{fn}(): {name} contain {int(bad.sum())} NaN or infinite values (first at index "
+            f"{tuple(int(i) for i in np.argwhere(bad)[0])}); a spectrum of them is undefined"
+        )
+    return x
 
 
 def power_spectrum(images, subtract_mean: bool = False, centered: bool = True) -> np.ndarray:
@@ -69,8 +84,7 @@ def power_spectrum(images, subtract_mean: bool = False, centered: bool = True) -
 
 
 def _check_period(period, h: int, w: int, fn: str) -> int:
-    if isinstance(period, bool) or not isinstance(period, (int, np.integer)) or period < 2:
-        raise ValueError(f"{fn}(): period must be an int >= 2, got {period!r}")
+    period = _validate.integer(period, "period", fn, minimum=2)
     if h % period or w % period:
         raise ValueError(f"{fn}(): image size {(h, w)} must be divisible by period {period}")
     return int(period)
@@ -131,8 +145,7 @@ def neighbourhood_sum(spectrum, bins, radius: int = 1) -> float:
     s = np.asarray(spectrum, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"neighbourhood_sum(): spectrum must have shape (h, w), got {s.shape}")
-    if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
-        raise ValueError(f"neighbourhood_sum(): radius must be an int >= 0, got {radius!r}")
+    radius = _validate.integer(radius, "radius", "neighbourhood_sum", minimum=0)
     h, w = s.shape
     mask = np.zeros((h, w), dtype=bool)
     d = np.arange(-radius, radius + 1)
@@ -166,7 +179,10 @@ def periodic_energy(outputs, targets, period: int = 2, radius: int = 1) -> float
 def periodic_amplitude(outputs, targets, period: int = 2, radius: int = 1) -> float:
     """RMS amplitude in grey levels of the period-``period`` pattern: ``sqrt`` of
     :func:`periodic_energy`, 0 where the estimate is negative (nothing above chance)."""
-    return float(np.sqrt(max(periodic_energy(outputs, targets, period, radius), 0.0)))
+    energy = periodic_energy(outputs, targets, period, radius)
+    if np.isnan(energy):  # never turn an undefined energy into 0
+        return float("nan")
+    return float(np.sqrt(max(energy, 0.0)))
 
 
 def radial_frequency(h: int, w: int) -> np.ndarray:
@@ -232,8 +248,7 @@ def binomial_blur(images, times: int = 1) -> np.ndarray:
     pattern, so :func:`periodic_energy` of its residual shows the measure's floor for a systematic
     blur. Returns float64 with the input's shape, ``(n, h, w)`` or ``(n, h, w, c)``.
     """
-    if isinstance(times, bool) or not isinstance(times, (int, np.integer)) or times < 0:
-        raise ValueError(f"binomial_blur(): times must be an int >= 0, got {times!r}")
+    times = _validate.integer(times, "times", "binomial_blur", minimum=0)
     x = np.asarray(images, dtype=np.float64)
     squeeze = x.ndim == 3
     x = _batch(x, "binomial_blur")

@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import _validate
 
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+
+def _positive_int(name: str, value, fn: str = "fit_autoencoder") -> int:
+    return _validate.integer(value, name, fn, minimum=1)
 
 
 def fit_autoencoder(

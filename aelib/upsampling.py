@@ -26,7 +26,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from .models import _check_code, _check_filters, _check_shape
+from . import _validate
+from .models import _check_code, _check_filters, _check_out, _check_shape
 
 METHODS: tuple[str, ...] = (
     "nearest",
@@ -47,18 +48,8 @@ LABELS: dict[str, str] = {
 }
 
 
-def _check_out(output_activation, fn: str) -> str:
-    if output_activation not in ("sigmoid", "linear"):
-        raise ValueError(
-            f"{fn}(): output_activation must be 'sigmoid' or 'linear', got {output_activation!r}"
-        )
-    return output_activation
-
-
 def _check_method(method, fn: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"{fn}(): method must be one of {METHODS}, got {method!r}")
-    return method
+    return _validate.choice(method, "method", fn, METHODS)
 
 
 @keras.saving.register_keras_serializable(package="aelib")
@@ -135,9 +126,7 @@ class DepthToSpace(keras.layers.Layer):
 
     def __init__(self, block_size: int = 2, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(block_size, int) or block_size < 2:
-            raise ValueError(f"DepthToSpace: block_size must be an int >= 2, got {block_size!r}")
-        self.block_size = block_size
+        self.block_size = _validate.integer(block_size, "block_size", "DepthToSpace", minimum=2)
 
     def compute_output_spec(self, x):
         b, h, w, c = x.shape
@@ -298,10 +287,8 @@ def unit_weight_response(method: str, size: int = 7, steps: int = 2) -> np.ndarr
         ``(size * 2**steps, size * 2**steps)`` float64 array.
     """
     _check_method(method, "unit_weight_response")
-    if not isinstance(size, int) or size < 3 or not isinstance(steps, int) or steps < 1:
-        raise ValueError(
-            f"unit_weight_response(): need size >= 3 and steps >= 1, got size={size!r}, steps={steps!r}"
-        )
+    size = _validate.integer(size, "size", "unit_weight_response", minimum=3)
+    steps = _validate.integer(steps, "steps", "unit_weight_response", minimum=1)
     inp = keras.Input(shape=(size, size, 1), name="constant")
     inputs, feeds = [inp], [np.ones((1, size, size, 1), np.float32)]
     if method == "unpool":
@@ -346,14 +333,7 @@ def thumbnail_baseline(images, size: int) -> np.ndarray:
     if x.ndim != 4:
         raise ValueError(f"thumbnail_baseline(): images must be (n, h, w, c), got shape {x.shape}")
     h, w = x.shape[1:3]
-    if (
-        isinstance(size, bool)
-        or not isinstance(size, (int, np.integer))
-        or not 1 <= size <= min(h, w)
-    ):
-        raise ValueError(
-            f"thumbnail_baseline(): size must be an int in [1, {min(h, w)}], got {size!r}"
-        )
+    size = _validate.integer(size, "size", "thumbnail_baseline", minimum=1, maximum=min(h, w))
     small = ops.image.resize(x, (size, size), interpolation="area")
     back = ops.image.resize(small, (h, w), interpolation="bicubic")
     return np.clip(ops.convert_to_numpy(back), 0.0, 1.0).astype(np.float32)

@@ -1,4 +1,5 @@
 import json
+import os
 
 import nbformat
 import pytest
@@ -87,11 +88,18 @@ def test_record_runtimes_merges_per_profile_and_device(tmp_path):
     assert json.loads(path.read_text()) == record
 
 
-def test_record_runtimes_replaces_a_foreign_layout(tmp_path):
+@pytest.mark.parametrize(
+    "old", [json.dumps({"quick": {"01_a": {"seconds": 3}}}), "{not json", "[1, 2]", ""]
+)
+def test_record_runtimes_keeps_a_foreign_or_corrupt_file_aside(tmp_path, old, capsys):
     path = tmp_path / "runtimes.json"
-    path.write_text(json.dumps({"quick": {"01_a": {"seconds": 3}}}))
-    record = cli.record_runtimes(path, "quick", "cpu", {"01_a": _run(5)})
+    path.write_text(old)
+    with pytest.warns(UserWarning, match="kept it as"):
+        record = cli.record_runtimes(path, "quick", "cpu", {"01_a": _run(5)})
     assert list(record) == ["quick @ cpu"]
+    (kept,) = tmp_path.glob("runtimes.json.unreadable-*")
+    assert kept.read_text() == old  # not overwritten without a word
+    assert json.loads(path.read_text()) == record
 
 
 def test_slowest_cells_are_ranked():
@@ -147,6 +155,15 @@ def test_run_stops_at_first_failing_cell(project, capsys):
     assert cli.main(["run", "02", "--no-progress", "--profile", "quick"]) == 1
     err = capsys.readouterr().err
     assert "02_broken.ipynb: code cell 3 of 4 failed" in err and "bad data" in err
+    assert "\x1b[" not in err  # plain text, no colour codes
+
+
+def test_times_of_finished_notebooks_survive_a_later_failure(project, capsys):
+    _notebook(project / "notebooks", "01_fine", ["x = 1"])
+    _notebook(project / "notebooks", "02_broken", ["raise ValueError('bad data')"])
+    assert cli.main(["run", "--no-progress", "--profile", "quick"]) == 1
+    (entry,) = json.loads((project / "results/_runtimes.json").read_text()).values()
+    assert list(entry["notebooks"]) == ["01_fine"]
 
 
 def test_run_unknown_notebook(project):
@@ -224,3 +241,138 @@ def test_audit_fails_a_notebook_that_does_not_run_untrained(project, capsys):
     assert cli.main(["audit"]) == 1
     out = capsys.readouterr().out
     assert "does not run with training off" in out and "IndexError" in out
+
+
+NOISE = ("absl::InitializeLog", "oneDNN", "cuInit", "cpu_feature_guard", "without encryption")
+
+
+def test_run_survives_bad_files_and_keeps_the_callers_environment(project, capsys, monkeypatch):
+    """One run through every fault at once: a corrupt run-time record, a corrupt results file, an
+    argument that is not a notebook; the kernel imports TensorFlow, whose start-up lines must not
+    reach the outputs."""
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the kernel gets 3, this process keeps 0
+    _notebook(
+        project / "notebooks",
+        "01_tf",
+        [
+            "import os, aelib\nimport tensorflow as tf\nP = aelib.setup('01_tf')",
+            "print(os.environ['AELIB_NOTEBOOK'], os.environ['TF_CPP_MIN_LOG_LEVEL'])",
+            "aelib.record(total=float(tf.reduce_sum(tf.ones(3))))",
+        ],
+    )
+    (project / "results").mkdir()
+    (project / "results/_runtimes.json").write_text("{half a file")
+    (project / "results/00_bad.json").write_text("[not a record")
+    (project / "notes.txt").write_text("not a notebook")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("AELIB_NOTEBOOK", raising=False)
+    keys = (
+        "AELIB_PROFILE",
+        "AELIB_NOTEBOOK",
+        "AELIB_RESULTS_DIR",
+        "MPLBACKEND",
+        "TF_CPP_MIN_LOG_LEVEL",
+    )
+    before = {k: os.environ.get(k) for k in keys}
+    status = cli.main(
+        ["run", "01", "notes.txt", "--profile", "quick", "--inplace", "--no-progress"]
+    )
+    assert {k: os.environ.get(k) for k in keys} == before  # the kernel had its own environment
+    captured = capsys.readouterr()
+    assert status == 1  # a skipped argument makes the run fail, after running the rest
+    assert "notes.txt: not a Jupyter notebook" in captured.err
+    assert "_runtimes.json" in captured.err and "kept it as" in captured.err
+    assert "00_bad.json" in captured.out and "total=3" in captured.out
+    assert "Traceback" not in captured.out + captured.err
+    for line in NOISE:
+        assert line not in captured.err, captured.err
+    runtimes = json.loads((project / "results/_runtimes.json").read_text())
+    (entry,) = runtimes.values()
+    assert "01_tf" in entry["notebooks"]
+    executed = nbformat.read(project / "notebooks/01_tf.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in executed.cells for o in c.outputs)
+    assert "01_tf 3" in text
+    for line in NOISE:
+        assert line not in text, text
+
+
+def test_kernel_env_is_a_copy():
+    from aelib import runner
+
+    base = {"MPLBACKEND": "Agg", "KEEP": "1"}
+    env = runner.kernel_env("quick", "01_x", base)
+    assert base == {"MPLBACKEND": "Agg", "KEEP": "1"}
+    assert env["KEEP"] == "1" and "MPLBACKEND" not in env
+    assert env["AELIB_PROFILE"] == "quick" and env["TF_CPP_MIN_LOG_LEVEL"] == "3"
+
+
+def test_startup_noise_is_stripped_and_errors_kept():
+    from aelib import runner
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import tensorflow")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "stream",
+            name="stderr",
+            text=(
+                "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+                "I0000 00:00:1796402192.487134   24236 port.cc:153] oneDNN custom operations are on.\n"
+                "E0000 00:00:1796402195.459759   24236 cuda_platform.cc:52] failed call to cuInit: X\n"
+                "E0000 00:00:1796402195.459759   24236 other.cc:52] a real error\n"
+            ),
+        ),
+        nbformat.v4.new_output("stream", name="stdout", text="I0000 kept: stdout is not touched\n"),
+    ]
+    nb.cells = [cell]
+    assert runner.strip_startup_noise(nb) == 3
+    assert [o["text"] for o in nb.cells[0].outputs] == [
+        "E0000 00:00:1796402195.459759   24236 other.cc:52] a real error\n",
+        "I0000 kept: stdout is not touched\n",
+    ]
+
+
+@pytest.mark.parametrize(
+    "content,why",
+    [
+        ("{oops", "not a JSON file"),
+        ("3", "expected a JSON object"),
+        (json.dumps({"k": 3}), "entry 'k' is int"),
+        (
+            json.dumps({"k": {"profile": "quick", "device": "cpu", "notebooks": {}}}),
+            "at least one run",
+        ),
+        (
+            json.dumps({"k": {"profile": "quick", "device": "cpu", "notebooks": {"01": 5}}}),
+            "notebook '01'",
+        ),
+        (
+            json.dumps(
+                {"k": {"profile": "q", "device": "c", "notebooks": {"01": {"seconds": "x"}}}}
+            ),
+            "'seconds' must be a number",
+        ),
+    ],
+)
+def test_runtimes_on_malformed_input_is_a_clear_error(tmp_path, capsys, content, why):
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    assert cli.main(["runtimes", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert str(path) in err and why in err, err
+
+
+def test_output_options_are_checked_before_the_run(project, monkeypatch, capsys):
+    (project / "afile").write_text("x")
+    _notebook(project / "notebooks", "01_x", ["raise SystemExit('must not run')"])
+    with pytest.raises(SystemExit, match="afile is not a folder"):
+        cli.main(["run", "01", "--runtimes", str(project / "afile/r.json"), "--no-progress"])
+    with pytest.raises(SystemExit, match="--runtimes .* is a folder"):
+        cli.main(["run", "01", "--runtimes", str(project), "--no-progress"])
+    with pytest.raises(SystemExit, match="afile is not a folder"):
+        cli.main(["audit", "01", "--json", str(project / "afile/a.json")])
+    monkeypatch.setenv("AELIB_RESULTS_DIR", str(project / "afile"))
+    with pytest.raises(SystemExit, match="results folder .*afile is not a folder"):
+        cli.main(["run", "01", "--no-progress"])
+    assert cli.main(["results", str(project / "afile")]) == 1
+    assert "is not a folder" in capsys.readouterr().err

@@ -348,3 +348,106 @@ def test_load_colour_prefers_cifar10_and_falls_back_quietly(sandbox, monkeypatch
 def test_dataset_names_include_colour_sets():
     assert {"cifar10", "photo_patches"} <= set(data.DATASETS)
     assert data.CLASS_NAMES["cifar10"][0] == "airplane"
+
+
+# --- Damaged files: one error that names the file and the fix ------------------------------------
+
+
+def _damage(path: Path, how: str) -> None:
+    good = path.read_bytes()
+    if how == "broken-deflate":  # a valid gzip header followed by an invalid deflate block
+        path.write_bytes(good[:10] + b"\xff" * 64)
+    elif how == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif how == "not-gzip":
+        path.write_bytes(b"<html>not found</html>")
+    else:  # intact gzip, wrong content
+        path.write_bytes(gzip.compress(b"something else"))
+
+
+DAMAGES = ["broken-deflate", "truncated", "not-gzip", "wrong-content"]
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_every_damaged_file_raises_the_checksum_error(sandbox, monkeypatch, how):
+    specs = _write_fashion(
+        sandbox / "project/fashion-mnist", _fake_fashion(np.random.default_rng(8))
+    )
+    _use_specs(monkeypatch, "fashion_mnist", specs)
+    bad = sandbox / "project/fashion-mnist/train-images-idx3-ubyte.gz"
+    _damage(bad, how)
+    with pytest.raises(data.ChecksumMismatch) as info:
+        data.load("fashion_mnist", download_ok=False)
+    msg = str(info.value)
+    assert str(bad) in msg and "aelib data fetch fashion_mnist" in msg, msg
+
+
+@pytest.mark.parametrize("how", ["broken-deflate", "truncated"])
+def test_fetch_replaces_a_corrupt_local_copy(sandbox, monkeypatch, capsys, how):
+    from aelib import cli
+
+    arrays = _fake_fashion(np.random.default_rng(9))
+    specs = _write_fashion(sandbox / "mirror", arrays)
+    _write_fashion(sandbox / "project/fashion-mnist", arrays)
+    _use_specs(monkeypatch, "fashion_mnist", specs)
+    _damage(sandbox / "project/fashion-mnist/t10k-images-idx3-ubyte.gz", how)
+    assert cli.main(["data", "info"]) == 1
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("fashion_mnist"))
+    assert "CORRUPT" in line and "t10k-images-idx3-ubyte.gz" in line, out
+    assert cli.main(["data", "fetch", "fashion_mnist"]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "verified copy" in captured.out
+    (_, _), (xte, _) = data.load("fashion_mnist", download_ok=False)
+    assert xte.shape == (5, 28, 28, 1) and data.SOURCES["fashion_mnist"].kind == "data-dir"
+    assert cli.main(["data", "info"]) == 0
+
+
+def test_a_corrupt_system_copy_is_reported_never_deleted(sandbox, monkeypatch):
+    arrays = _fake_fashion(np.random.default_rng(10))
+    specs = _write_fashion(sandbox / "mirror", arrays)
+    _write_fashion(sandbox / "system", arrays)
+    _use_specs(monkeypatch, "fashion_mnist", specs)
+    bad = sandbox / "system/train-labels-idx1-ubyte.gz"
+    _damage(bad, "broken-deflate")
+    damaged = bad.read_bytes()
+    with pytest.raises(data.ChecksumMismatch, match="system copy.*aelib data fetch fashion_mnist"):
+        data.load("fashion_mnist")
+    assert data.verify_source("fashion_mnist")[1] is not None
+    # fetch writes to the project's folder, which is searched before the system folder
+    folder = data.download("fashion_mnist")
+    assert folder == sandbox / "project/fashion-mnist"
+    assert bad.read_bytes() == damaged
+    data.clear_cache()
+    data.load("fashion_mnist")
+    assert data.SOURCES["fashion_mnist"].kind == "data-dir"
+    # even pointed at a system folder, download refuses to delete there
+    monkeypatch.setenv("AELIB_DATA_DIR", str(sandbox / "system"))
+    monkeypatch.setitem(data.SUBDIR, "fashion_mnist", "")
+    with pytest.raises(data.ChecksumMismatch, match="system copy"):
+        data.download("fashion_mnist")
+    assert bad.read_bytes() == damaged
+    assert data.is_system_copy(Path("/usr/share/datasets/fashion-mnist/x.gz"))
+
+
+def test_download_errors_name_the_url_not_a_temporary_file(sandbox, monkeypatch, capsys):
+    from aelib import cli
+
+    specs = _write_fashion(sandbox / "elsewhere", _fake_fashion(np.random.default_rng(11)))
+    _use_specs(monkeypatch, "fashion_mnist", specs)
+    # the mirror folder does not exist: every file fails to download
+    assert cli.main(["data", "fetch", "fashion_mnist"]) == 1
+    err = capsys.readouterr().err
+    assert (sandbox / "mirror").as_uri() + "/train-images-idx3-ubyte.gz" in err, err
+    assert ".part" not in err and "aelib data fetch" not in err.split("failed:", 1)[1], err
+    assert "Traceback" not in err
+    # a mirror serving a damaged file: the error names the URL
+    _write_fashion(sandbox / "mirror", _fake_fashion(np.random.default_rng(11)))
+    _damage(sandbox / "mirror/train-labels-idx1-ubyte.gz", "broken-deflate")
+    with pytest.raises(data.ChecksumMismatch) as info:
+        data.download("fashion_mnist")
+    msg = str(info.value)
+    assert msg.startswith((sandbox / "mirror").as_uri() + "/train-labels-idx1-ubyte.gz"), msg
+    assert ".part" not in msg and "aelib data fetch" not in msg, msg
+    left = [p.name for p in (sandbox / "project/fashion-mnist").iterdir()]
+    assert not [n for n in left if n.endswith(".part")], left

@@ -160,7 +160,7 @@ def test_bad_arguments_are_named():
         upsampling.upsampling_autoencoder("nearest", (30, 30, 1))
     with pytest.raises(ValueError, match="code_size must be a positive int"):
         upsampling.upsampling_autoencoder("nearest", code_size=0)
-    with pytest.raises(ValueError, match="need size >= 3"):
+    with pytest.raises(ValueError, match="size must be an int >= 3"):
         upsampling.unit_weight_response("nearest", size=1)
 
 
