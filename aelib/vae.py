@@ -35,6 +35,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from . import _validate
 from .models import _check_filters, _check_shape
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -48,20 +49,11 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _check_latent(latent_dim, fn: str) -> int:
-    if (
-        isinstance(latent_dim, bool)
-        or not isinstance(latent_dim, (int, np.integer))
-        or latent_dim <= 0
-    ):
-        raise ValueError(f"{fn}(): latent_dim must be a positive int, got {latent_dim!r}")
-    return int(latent_dim)
+    return _validate.integer(latent_dim, "latent_dim", fn, minimum=1)
 
 
 def _check_widths(widths, what: str, fn: str) -> tuple[int, ...]:
-    widths = tuple(int(w) for w in widths)
-    if any(w <= 0 for w in widths):
-        raise ValueError(f"{fn}(): {what} must be positive ints, got {widths}")
-    return widths
+    return _validate.integers(widths, what, fn, minimum=1)
 
 
 def _check_beta(beta, fn: str) -> float:
@@ -346,8 +338,7 @@ class VAE(keras.Model):
 
     def generate(self, n: int, seed: int = 0) -> np.ndarray:
         """Decode ``n`` codes drawn from the prior ``N(0, I)``: ``(n, h, w, c)`` in [0, 1]."""
-        if not isinstance(n, (int, np.integer)) or n <= 0:
-            raise ValueError(f"VAE.generate(): n must be a positive int, got {n!r}")
+        n = _validate.integer(n, "n", "VAE.generate", minimum=1)
         z = (
             np.random.default_rng(seed)
             .standard_normal((int(n), self.latent_dim))

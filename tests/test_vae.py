@@ -291,3 +291,14 @@ def test_activity_monitor_counts_units_after_every_epoch():
     assert vae.ActivityMonitor(x[:4]).active() == []
     with pytest.raises(ValueError, match="at least 2 images"):
         vae.ActivityMonitor(x[:1])
+
+
+def test_sizes_follow_the_one_integer_rule():
+    """Integral numbers of any integer type are accepted; floats and booleans are refused by name."""
+    assert vae._check_latent(np.int64(4), "f") == 4
+    assert vae._check_widths((np.int32(8), 4), "hidden widths", "f") == (8, 4)
+    for bad in (4.0, True, np.bool_(True), "4"):
+        with pytest.raises(ValueError, match="latent_dim must be a positive int"):
+            vae._check_latent(bad, "f")
+    with pytest.raises(ValueError, match=r"hidden widths\[1\] must be a positive int, got 25.6"):
+        vae._check_widths((512, 25.6), "hidden widths", "f")
