@@ -286,9 +286,7 @@ class AEScorer:
             if self.code_distance == "knn":
                 from sklearn.neighbors import NearestNeighbors
 
-                self.neighbours_ = NearestNeighbors(n_neighbors=self.k, algorithm="brute").fit(
-                    self._white(codes)
-                )
+                self.neighbours_ = NearestNeighbors(n_neighbors=self.k).fit(self._white(codes))
         self.fitted = True
         val = self._parts(*self._residuals_codes(x_val))
         self.center_ = {k: float(v.mean()) for k, v in val.items()}
@@ -482,86 +480,29 @@ def _subsample(x: np.ndarray, max_train: int | None, seed: int) -> np.ndarray:
     return x[np.sort(np.random.default_rng(seed).choice(len(x), size=max_train, replace=False))]
 
 
-def _n_components(n_components, a: np.ndarray, fn: str) -> int:
-    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)):
-        raise ValueError(f"{fn}(): n_components must be an int, got {n_components!r}")
-    if not 0 < n_components <= min(a.shape):
-        raise ValueError(
-            f"{fn}(): n_components must be an int in [1, {min(a.shape)}], got {n_components!r}"
-        )
-    return int(n_components)
-
-
 def pca_scores(x_train, x_test, n_components: int = 16) -> np.ndarray:
     """PCA reconstruction error: fit PCA on ``x_train`` (normal images), project ``x_test`` onto the
     top ``n_components`` directions and back; return the per-image mean squared error ``(n_test,)``."""
+    from sklearn.decomposition import PCA
 
     a, b = _flat(x_train, "pca_scores", "x_train"), _flat(x_test, "pca_scores", "x_test")
-    n_components = _n_components(n_components, a, "pca_scores")
-    return _pca_family(a, b, (n_components,), code_size=None)[f"pca:{n_components}"]
-
-
-def pca_code_scores(x_train, x_test, n_components: int = 32, k: int = 5) -> np.ndarray:
-    """A kNN distance in a whitened PCA code: the linear twin of :class:`AEScorer`'s code part.
-
-    PCA with ``n_components`` directions is fitted on ``x_train`` (normal images) and whitened (each
-    direction divided by its standard deviation, so the code has identity covariance on the training
-    images, as :class:`AEScorer` whitens the autoencoder's code). The score of a test image is the
-    mean Euclidean distance from its code to the ``k`` nearest training codes, shape ``(n_test,)``.
-    """
-
-    a, b = _flat(x_train, "pca_code_scores", "x_train"), _flat(x_test, "pca_code_scores", "x_test")
-    n_components = _n_components(n_components, a, "pca_code_scores")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 < k < len(a):
-        raise ValueError(f"pca_code_scores(): k must be an int in [1, {len(a) - 1}], got {k!r}")
-    return _pca_family(a, b, (), code_size=n_components, k=int(k))[f"pca_code:{n_components}"]
-
-
-def _pca_family(a: np.ndarray, b: np.ndarray, sizes, code_size: int | None, k: int = 5) -> dict:
-    """One exact PCA of ``a`` (flattened normal images) serving every PCA score of ``b``: the
-    reconstruction error with the top ``n`` directions for each ``n`` in ``sizes`` (the squared
-    distance to the mean minus the squared length of the projection, the directions being
-    orthonormal) and, for ``code_size``, the kNN distance in the whitened code."""
-    from sklearn.decomposition import PCA
-    from sklearn.neighbors import NearestNeighbors
-
-    top = max([*sizes, code_size or 0])
-    pca = PCA(n_components=top, svd_solver="full").fit(a)
-    z_b = pca.transform(b)
-    centred = ((b - pca.mean_) ** 2).sum(axis=1)
-    out = {}
-    for n in sizes:
-        residual = np.maximum(centred - (z_b[:, :n] ** 2).sum(axis=1), 0.0)
-        out[f"pca:{n}"] = residual / b.shape[1]
-    if code_size:
-        scale = np.sqrt(pca.explained_variance_[:code_size])
-        codes = pca.transform(a)[:, :code_size] / scale
-        nn = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(codes)
-        out[f"pca_code:{code_size}"] = nn.kneighbors(z_b[:, :code_size] / scale)[0].mean(axis=1)
-    return out
+    if not isinstance(n_components, int) or not 0 < n_components <= min(a.shape):
+        raise ValueError(
+            f"pca_scores(): n_components must be an int in [1, {min(a.shape)}], got {n_components!r}"
+        )
+    pca = PCA(n_components=n_components, svd_solver="randomized", random_state=0).fit(a)
+    rec = pca.inverse_transform(pca.transform(b))
+    return ((b - rec) ** 2).mean(axis=1)
 
 
 def ocsvm_scores(
-    x_train,
-    x_test,
-    nu: float = 0.1,
-    gamma="scale",
-    max_train: int | None = None,
-    seed: int = 0,
+    x_train, x_test, nu: float = 0.1, gamma="scale", max_train: int | None = 2000, seed: int = 0
 ) -> np.ndarray:
     """One-Class SVM (Schölkopf et al. 2001) with an RBF kernel on raw pixels.
 
-    Args:
-        nu: an upper bound on the share of training images outside the learned support, in (0, 1].
-        gamma: the RBF kernel's width, ``exp(-gamma * |x - y|^2)``: a positive number, ``"scale"``
-            (scikit-learn's ``1 / (n_features * x_train.var())``) or ``("scale", m)``, ``m`` times
-            that value (a grid over ``m`` then adapts to each training set the same way).
-        max_train: train on at most this many images drawn at random (its cost grows with the
-            square of their number); ``None`` uses them all.
-
-    Returns:
-        ``-decision_function(x_test)``, shape ``(n_test,)``: the further outside the support, the
-        higher.
+    Trained on at most ``max_train`` images drawn at random from ``x_train`` (its cost grows with
+    the square of their number). Returns ``-decision_function(x_test)``, shape ``(n_test,)``: the
+    further outside the learned support, the higher.
     """
     from sklearn.svm import OneClassSVM
 
@@ -570,190 +511,116 @@ def ocsvm_scores(
         raise ValueError(f"ocsvm_scores(): nu must lie in (0, 1], got {nu!r}")
     a = _subsample(_flat(x_train, "ocsvm_scores", "x_train"), max_train, seed)
     b = _flat(x_test, "ocsvm_scores", "x_test")
-    if isinstance(gamma, tuple):
-        if len(gamma) != 2 or gamma[0] != "scale":
-            raise ValueError(f"ocsvm_scores(): gamma tuple must be ('scale', m), got {gamma!r}")
-        m = _real(gamma[1], "ocsvm_scores", "gamma multiplier")
-        if m <= 0:
-            raise ValueError(f"ocsvm_scores(): the gamma multiplier must be positive, got {m!r}")
-        gamma = m / (a.shape[1] * a.var())
-    elif gamma != "scale":
-        g = _real(gamma, "ocsvm_scores", "gamma")
-        if g <= 0:
-            raise ValueError(f"ocsvm_scores(): gamma must be positive, got {gamma!r}")
     return -OneClassSVM(kernel="rbf", nu=nu, gamma=gamma).fit(a).decision_function(b)
 
 
-def iforest_scores(
-    x_train, x_test, n_estimators: int = 100, max_samples="auto", seed: int = 0
-) -> np.ndarray:
+def iforest_scores(x_train, x_test, n_estimators: int = 100, seed: int = 0) -> np.ndarray:
     """Isolation Forest (Liu et al. 2008) on raw pixels. Returns ``-score_samples(x_test)``, shape
-    ``(n_test,)``: images that random axis-aligned splits isolate quickly score high.
-    ``max_samples`` is the number of images each tree is grown on (``"auto"``: 256)."""
+    ``(n_test,)``: images that random axis-aligned splits isolate quickly score high."""
     from sklearn.ensemble import IsolationForest
 
     a, b = _flat(x_train, "iforest_scores", "x_train"), _flat(x_test, "iforest_scores", "x_test")
-    if max_samples != "auto":
-        if isinstance(max_samples, bool) or not isinstance(max_samples, (int, np.integer)):
-            raise ValueError(
-                f"iforest_scores(): max_samples must be 'auto' or an int, got {max_samples!r}"
-            )
-        max_samples = int(min(max_samples, len(a)))
-    forest = IsolationForest(
-        n_estimators=n_estimators, max_samples=max_samples, random_state=seed
-    ).fit(a)
+    forest = IsolationForest(n_estimators=n_estimators, random_state=seed).fit(a)
     return -forest.score_samples(b)
 
 
 # ---------------------------------------------------------------------------------------------
 # Every class in turn as the normal class
 
-AE_SCORES = ("mse", "pixel", "code", "pixel+code")
-"""The candidate scores one trained autoencoder gives (see :class:`AEScorer`): the plain mean squared
-error, the per-pixel standardised error, the kNN distance in the whitened code, and the sum of the last
-two after standardising each on normal validation images."""
 
-
-def split_normal(x_normal, n_fit: int, n_val: int, n_cal: int = 0, seed: int = 0):
-    """Disjoint random parts of the normal training images: ``(x_fit, x_val, x_cal)``.
-
-    ``x_fit`` trains the models, ``x_val`` (normal images no model trained on) standardises the
-    autoencoder's score parts, ``x_cal`` (normal too, used by nothing else) sets a threshold. Any
-    of the three may be asked for as ``None``: then it takes every image the other two leave.
-
-    Raises:
-        ValueError: not enough images for the parts asked for.
-    """
-    x = np.asarray(x_normal)
-    sizes = {"n_fit": n_fit, "n_val": n_val, "n_cal": n_cal}
-    for name, n in sizes.items():
-        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0):
-            raise ValueError(f"split_normal(): {name} must be an int >= 0 or None, got {n!r}")
-    fixed = sum(int(n) for n in sizes.values() if n is not None)
-    rest = len(x) - fixed
-    if rest < 0 or (None in sizes.values() and rest == 0):
-        raise ValueError(f"split_normal(): {len(x)} normal images cannot give {sizes}")
-    n = {k: (rest if v is None else int(v)) for k, v in sizes.items()}
-    order = np.random.default_rng(seed).permutation(len(x))
-    a, b = n["n_fit"], n["n_fit"] + n["n_val"]
-    return x[order[:a]], x[order[a:b]], x[order[b : b + n["n_cal"]]]
-
-
-def _ae_candidates(model, x_fit, x_val, x_eval, k: int) -> dict[str, np.ndarray]:
-    scorer = AEScorer(model, k=k).fit(x_fit, x_val)
-    parts = scorer.parts(x_eval)
-    return {
-        "mse": parts["mse"],
-        "pixel": parts["pixel"],
-        "code": parts["code"],
-        "pixel+code": scorer.combine(parts),
-    }
-
-
-def one_class_run(
-    x_fit,
-    x_val,
-    x_eval,
+def one_class_experiment(
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    normal_class: int,
     build_model: Callable[[], object],
-    *,
     epochs: int,
-    batch_size: int,
-    lr: float = 3e-3,
+    batch_size: int = 128,
+    min_steps: int = 0,
+    val_fraction: float = 0.1,
+    pca_components: int = 16,
+    ocsvm_max_train: int | None = 2000,
     seed: int = 0,
-    k: int = 5,
-    pca_components: Sequence[int] = (16, 32),
-    ocsvm_grid: Sequence[tuple] = ((0.1, ("scale", 1.0)),),
-    iforest_grid: Sequence = ("auto",),
-    untrained: bool = True,
-    steps_per_execution: int = 1,
-) -> dict[str, np.ndarray]:
-    """Every detector of the one-class table, fitted on the same normal images ``x_fit``.
+    return_scores: bool = False,
+):
+    """Train an autoencoder on one class and report each method's test AUROC.
 
-    One autoencoder is built (``build_model()``, seeded with ``seed``) and trained on ``x_fit`` with
-    :func:`aelib.training.fit_autoencoder`; its four candidate scores (:data:`AE_SCORES`) are
-    computed, with ``x_val`` (normal images it did not train on) standardising the parts. With
-    ``untrained=True`` the same four scores are also computed from the model *before* training,
-    the reference that shows what training adds. The baselines fit on the same ``x_fit``: PCA's
-    reconstruction error at each size in ``pca_components``, a kNN distance in a whitened PCA code
-    of the largest size (the linear twin of the autoencoder's code score), a One-Class SVM for each
-    ``(nu, gamma)`` of ``ocsvm_grid`` and an Isolation Forest for each ``max_samples`` of
-    ``iforest_grid``.
+    The training images of ``normal_class`` are split into training and validation parts
+    (``val_fraction``); the autoencoder, PCA, the One-Class SVM and the Isolation Forest all fit on
+    the training part only. The test set is the whole of ``x_test``: images of ``normal_class``
+    are normal, every other class is an anomaly (the positive class).
 
     Args:
-        x_fit, x_val: normal images (disjoint), shape ``(n, h, w, c)``.
-        x_eval: the images to score (a test set, possibly with normal calibration images in front).
-        steps_per_execution: training steps per compiled call (a speed setting only).
+        build_model: returns a fresh, uncompiled autoencoder (it is compiled with Adam and MSE).
+        epochs, batch_size: for the autoencoder's ``fit``.
+        min_steps: the least number of gradient steps the autoencoder takes. On a small training
+            set the batch is first made smaller (down to a size that gives 8 steps per epoch, but
+            never below 8 images) and then the epochs are raised until ``min_steps`` is reached.
+            With enough images (``epochs * n_train / batch_size >= min_steps``) nothing changes.
 
     Returns:
-        Method name -> scores of ``x_eval`` ``(n_eval,)``, higher = more anomalous. Names:
-        ``"ae:<score>"`` and ``"ae0:<score>"`` (untrained) for each of :data:`AE_SCORES`,
-        ``"pca:<n>"``, ``"pca_code:<n>"``, ``"ocsvm:<nu>,<gamma>"``, ``"iforest:<max_samples>"``;
-        see :func:`ocsvm_key` and :func:`iforest_key`.
+        ``{"class": normal_class, "ae_mse": ..., "ae_pixel": ..., "ae_code": ..., "ae_score": ...,
+        "pca": ..., "ocsvm": ..., "iforest": ...}``: AUROCs, where ``ae_mse`` ranks by the plain
+        mean squared error, ``ae_pixel`` and ``ae_code`` by the two parts of :class:`AEScorer`
+        alone, and ``ae_score`` by its combined score (all from the same model).
+        With ``return_scores=True``, a pair ``(aurocs, scores)`` where ``scores`` maps the same
+        method names to the test scores ``(n_test,)`` and ``"is_anomaly"`` to the test labels.
     """
     import keras
 
-    from .training import fit_autoencoder
+    x_train, x_test = np.asarray(x_train), np.asarray(x_test)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
+        raise ValueError("one_class_experiment(): images and labels differ in length")
+    frac = _real(val_fraction, "one_class_experiment", "val_fraction", 0.0, 1.0)
+    normal = x_train[y_train == normal_class]
+    if len(normal) < 10:
+        raise ValueError(
+            f"one_class_experiment(): class {normal_class!r} has {len(normal)} training images; need at least 10"
+        )
+    is_anomaly = y_test != normal_class
+    if is_anomaly.all() or not is_anomaly.any():
+        raise ValueError(
+            f"one_class_experiment(): the test set must hold class {normal_class!r} and others"
+        )
+    order = np.random.default_rng(seed).permutation(len(normal))
+    n_val = max(2, int(round(frac * len(normal))))
+    x_val, x_fit = normal[order[:n_val]], normal[order[n_val:]]
 
-    x_fit, x_val, x_eval = (np.asarray(a, dtype=np.float32) for a in (x_fit, x_val, x_eval))
-    for name, a in (("x_fit", x_fit), ("x_val", x_val), ("x_eval", x_eval)):
-        if a.ndim < 2 or len(a) < 2:
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
             raise ValueError(
-                f"one_class_run(): {name} must hold at least 2 images, got shape {a.shape}"
+                f"one_class_experiment(): {name} must be a positive int, got {value!r}"
             )
-    if not pca_components:
-        raise ValueError("one_class_run(): pca_components must name at least one size")
+    if isinstance(min_steps, bool) or not isinstance(min_steps, (int, np.integer)) or min_steps < 0:
+        raise ValueError(
+            f"one_class_experiment(): min_steps must be an int >= 0, got {min_steps!r}"
+        )
+    batch, n_epochs = int(batch_size), int(epochs)
+    if n_epochs * math.ceil(len(x_fit) / batch) < min_steps:
+        batch = min(batch, max(8, len(x_fit) // 8))
+        n_epochs = max(n_epochs, math.ceil(min_steps / math.ceil(len(x_fit) / batch)))
+
     keras.utils.set_random_seed(seed)
     model = build_model()
-    out: dict[str, np.ndarray] = {}
-    if untrained:
-        for name, s in _ae_candidates(model, x_fit, x_val, x_eval, k).items():
-            out[f"ae0:{name}"] = s
-    fit_autoencoder(
-        model,
-        x_fit,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        steps_per_execution=steps_per_execution,
-    )
-    for name, s in _ae_candidates(model, x_fit, x_val, x_eval, k).items():
-        out[f"ae:{name}"] = s
-    a, b = _flat(x_fit, "one_class_run", "x_fit"), _flat(x_eval, "one_class_run", "x_eval")
-    sizes = [_n_components(int(n), a, "one_class_run") for n in pca_components]
-    out.update(_pca_family(a, b, sizes, code_size=max(sizes), k=k))
-    for nu, gamma in ocsvm_grid:
-        out[ocsvm_key(nu, gamma)] = ocsvm_scores(x_fit, x_eval, nu=nu, gamma=gamma, seed=seed)
-    for max_samples in iforest_grid:
-        out[iforest_key(max_samples)] = iforest_scores(
-            x_fit, x_eval, max_samples=max_samples, seed=seed
-        )
-    return out
-
-
-def ocsvm_key(nu, gamma) -> str:
-    """The method name :func:`one_class_run` gives a One-Class SVM setting, e.g. ``"ocsvm:0.1,scale*1"``."""
-    g = f"scale*{gamma[1]:g}" if isinstance(gamma, tuple) else str(gamma)
-    return f"ocsvm:{nu:g},{g}"
-
-
-def iforest_key(max_samples) -> str:
-    """The method name :func:`one_class_run` gives an Isolation Forest setting."""
-    return f"iforest:{max_samples}"
-
-
-def best_setting(aurocs: Mapping[str, Sequence[float]], prefix: str) -> str:
-    """Among the methods whose name starts with ``prefix``, the one with the highest mean AUROC.
-
-    Args:
-        aurocs: method name -> AUROCs (one per design task; all the same length).
-
-    Raises:
-        ValueError: no method has that prefix.
-    """
-    names = [m for m in aurocs if m.startswith(prefix)]
-    if not names:
-        raise ValueError(f"best_setting(): no method starts with {prefix!r}")
-    return max(names, key=lambda m: float(np.mean(aurocs[m])))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.fit(x_fit, x_fit, epochs=n_epochs, batch_size=batch, shuffle=True, verbose=0)
+    scorer = AEScorer(model).fit(x_fit, x_val)
+    parts = scorer.parts(x_test)
+    scores = {
+        "ae_mse": parts["mse"],
+        "ae_pixel": parts["pixel"],
+        "ae_code": parts["code"],
+        "ae_score": scorer.combine(parts),
+        "pca": pca_scores(x_fit, x_test, pca_components),
+        "ocsvm": ocsvm_scores(x_fit, x_test, max_train=ocsvm_max_train, seed=seed),
+        "iforest": iforest_scores(x_fit, x_test, seed=seed),
+    }
+    aurocs = {"class": int(normal_class), **{k: auroc(v, is_anomaly) for k, v in scores.items()}}
+    if return_scores:
+        return aurocs, {**scores, "is_anomaly": is_anomaly}
+    return aurocs
 
 
 def format_table(
@@ -766,10 +633,8 @@ def format_table(
     """A plain-text table of per-class AUROCs, one row per class and a last row of means.
 
     Args:
-        rows: one mapping per class with a ``"class"`` key and, per method, either one AUROC (in
-            [0, 1]) or a sequence of AUROCs, one per seed. With sequences each cell reads
-            ``mean ± std`` over the seeds, and the last row is the mean over classes computed per
-            seed, then its mean ± std over seeds (so every row must hold the same seeds).
+        rows: one mapping per class with a ``"class"`` key and one AUROC (in [0, 1]) per method,
+            as :func:`one_class_experiment` returns.
         class_names: names indexed by class number.
         columns: which methods to show, as a list of keys or a dict key -> column header
             (default: every key but ``"class"`` of the first row).
@@ -783,35 +648,21 @@ def format_table(
     missing = [k for k in headers if any(k not in r for r in rows)]
     if missing:
         raise ValueError(f"format_table(): columns {missing} are missing from some rows")
-
-    def values(r, k) -> np.ndarray:
-        return np.atleast_1d(np.asarray(r[k], dtype=float)) * scale
-
-    n_seeds = {len(values(r, k)) for r in rows for k in headers}
-    if len(n_seeds) != 1:
-        raise ValueError(f"format_table(): cells hold different numbers of seeds {sorted(n_seeds)}")
-    spread = n_seeds.pop() > 1
-
-    def cell(v: np.ndarray) -> str:
-        if not spread:
-            return f"{v[0]:.{digits}f}"
-        return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
-
     body = []
     for r in rows:
         c = int(r["class"])
         name = f"{c} {class_names[c]}" if class_names is not None else str(c)
-        body.append([name] + [cell(values(r, k)) for k in headers])
-    per_seed_means = [np.mean([values(r, k) for r in rows], axis=0) for k in headers]
-    means = ["mean"] + [cell(v) for v in per_seed_means]
-    width = max(*(len(h) for h in headers.values()), *(len(c) for row in body for c in row[1:])) + 2
+        body.append([name] + [float(r[k]) * scale for k in headers])
+    means = ["mean"] + [
+        float(np.mean([row[i] for row in body])) for i in range(1, len(headers) + 1)
+    ]
+    width = max(*(len(h) for h in headers.values()), len(f"{100 * scale:.{digits}f}")) + 2
     first = max(len(str(row[0])) for row in [*body, means, ["class"]]) + 2
     lines = [f"{'class':<{first}}" + "".join(f"{h:>{width}}" for h in headers.values())]
-    for row in [*body, None, means]:
-        if row is None:
-            lines.append("-" * len(lines[0]))
-            continue
-        lines.append(f"{row[0]:<{first}}" + "".join(f"{v:>{width}}" for v in row[1:]))
+    for row in body:
+        lines.append(f"{row[0]:<{first}}" + "".join(f"{v:>{width}.{digits}f}" for v in row[1:]))
+    lines.append("-" * len(lines[0]))
+    lines.append(f"{means[0]:<{first}}" + "".join(f"{v:>{width}.{digits}f}" for v in means[1:]))
     return "\n".join(lines)
 
 

@@ -15,12 +15,9 @@ ELBO, always with weight 1 on the KL term), ``reconstruction`` (the expected neg
 ``reconstruction + beta * kl`` with the model's current ``beta`` (the beta-VAE of Higgins et al.
 2017), which :class:`KLWarmup` can ramp up from 0 (Bowman et al. 2016; Sonderby et al. 2016).
 
-Measures: :func:`importance_weighted_nll` (the bound of Burda et al. 2015 with ``k`` samples) and
-:func:`importance_weighted_summary` (its Monte-Carlo error and its spread over images, kept apart),
+Measures: :func:`importance_weighted_nll` (the bound of Burda et al. 2015 with ``k`` samples),
 :func:`active_units` (Burda et al. 2015's count of latent units the model uses) and
-:class:`ActivityMonitor` (that count after every epoch), :func:`sampled_nll` (how well decoded samples
-explain held-out images, for a VAE and a plain autoencoder alike) and :func:`gaussian_fit_kl` (how far
-a set of codes is from ``N(0, I)``).
+:func:`gaussian_fit_kl` (how far a set of codes is from ``N(0, I)``).
 
 Importing this module registers :class:`VAE` and :class:`Sampling` with Keras, which
 ``keras.models.load_model(path, safe_mode=True)`` needs to rebuild a saved ``.keras`` file.
@@ -35,7 +32,6 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from . import _validate
 from .models import _check_filters, _check_shape
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -49,11 +45,20 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _check_latent(latent_dim, fn: str) -> int:
-    return _validate.integer(latent_dim, "latent_dim", fn, minimum=1)
+    if (
+        isinstance(latent_dim, bool)
+        or not isinstance(latent_dim, (int, np.integer))
+        or latent_dim <= 0
+    ):
+        raise ValueError(f"{fn}(): latent_dim must be a positive int, got {latent_dim!r}")
+    return int(latent_dim)
 
 
 def _check_widths(widths, what: str, fn: str) -> tuple[int, ...]:
-    return _validate.integers(widths, what, fn, minimum=1)
+    widths = tuple(int(w) for w in widths)
+    if any(w <= 0 for w in widths):
+        raise ValueError(f"{fn}(): {what} must be positive ints, got {widths}")
+    return widths
 
 
 def _check_beta(beta, fn: str) -> float:
@@ -338,7 +343,8 @@ class VAE(keras.Model):
 
     def generate(self, n: int, seed: int = 0) -> np.ndarray:
         """Decode ``n`` codes drawn from the prior ``N(0, I)``: ``(n, h, w, c)`` in [0, 1]."""
-        n = _validate.integer(n, "n", "VAE.generate", minimum=1)
+        if not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"VAE.generate(): n must be a positive int, got {n!r}")
         z = (
             np.random.default_rng(seed)
             .standard_normal((int(n), self.latent_dim))
@@ -650,118 +656,3 @@ def gaussian_fit_kl(z) -> float:
     if sign <= 0:
         return float("inf")
     return float(0.5 * (np.trace(s) + m @ m - d - logdet))
-
-
-def importance_weighted_summary(
-    vae: VAE, x, k: int, repeats: int = 3, seed: int = 0, batch_size: int | None = None
-) -> dict:
-    """The IW-NLL of images ``x`` with its two kinds of error kept apart.
-
-    Runs :func:`importance_weighted_nll` ``repeats`` times on the same images with different noise
-    (seeds ``seed``, ``seed + 1``, ...). Two numbers then say how far to trust the mean:
-
-    * ``mc_se``: the Monte-Carlo error of the reported mean, the standard deviation of the
-      ``repeats`` image-means divided by ``sqrt(repeats)``: what drawing other codes would change;
-    * ``image_se``: the standard error from the choice of test images, the standard deviation over
-      images of the per-image estimate (averaged over repeats) divided by ``sqrt(n)``: what drawing
-      other test images would change.
-
-    Returns:
-        ``{"iw_nll": mean over repeats and images, "mc_se", "image_se", "repeat_means": list,
-        "per_image": (n,) array}``, all in nats per image. ``mc_se`` is NaN when ``repeats == 1``.
-    """
-    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
-        raise ValueError(
-            f"importance_weighted_summary(): repeats must be an int >= 1, got {repeats!r}"
-        )
-    runs = np.stack(
-        [
-            importance_weighted_nll(vae, x, k, batch_size=batch_size, seed=seed + r)
-            for r in range(int(repeats))
-        ]
-    )
-    means = runs.mean(axis=1)
-    per_image = runs.mean(axis=0)
-    return {
-        "iw_nll": float(means.mean()),
-        "mc_se": float(means.std(ddof=1) / math.sqrt(len(means))) if len(means) > 1 else math.nan,
-        "image_se": float(per_image.std(ddof=1) / math.sqrt(len(per_image)))
-        if len(per_image) > 1
-        else math.nan,
-        "repeat_means": means.tolist(),
-        "per_image": per_image,
-    }
-
-
-def sampled_nll(probabilities, x, eps: float = 1e-6, chunk: int = 500) -> np.ndarray:
-    """How well a generator's samples explain held-out binary images: ``-log (1/M) sum_m p(x | g_m)``.
-
-    ``g_1..g_M`` are the pixel probabilities the decoder gives for ``M`` codes drawn from the
-    distribution one would sample from (a VAE's prior, or a Gaussian fitted to an autoencoder's
-    codes), and ``p(x | g)`` is the product of independent Bernoulli pixels. This is the simple
-    Monte-Carlo estimate of the generator's likelihood with its own sampling distribution as the
-    proposal: on average an upper bound on its NLL that tightens as ``M`` grows. It needs no encoder,
-    so it treats any decoder with any code distribution alike.
-
-    Args:
-        probabilities: decoded images ``(M, ...)`` with values in [0, 1]; clipped to
-            ``[eps, 1 - eps]`` so that a saturated pixel costs a finite amount.
-        x: binary images ``(n, ...)`` of the same image shape.
-        eps: the clipping of the probabilities (> 0, < 0.5).
-        chunk: images per matrix product (a memory setting only).
-
-    Returns:
-        ``(n,)``: nats per image.
-    """
-    g = np.asarray(probabilities, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64)
-    if g.ndim < 2 or x.ndim != g.ndim or g.shape[1:] != x.shape[1:]:
-        raise ValueError(
-            f"sampled_nll(): probabilities (M, ...) and x (n, ...) need the same image shape, "
-            f"got {g.shape} and {x.shape}"
-        )
-    if not 0 < eps < 0.5:
-        raise ValueError(f"sampled_nll(): eps must be in (0, 0.5), got {eps!r}")
-    if g.size and (not np.isfinite(g).all() or g.min() < 0 or g.max() > 1):
-        raise ValueError("sampled_nll(): probabilities must lie in [0, 1]")
-    bad = int(np.count_nonzero((x != 0) & (x != 1)))
-    if bad:
-        raise ValueError(f"sampled_nll(): x must be binary, got {bad:,} non-binary values")
-    g = np.clip(g.reshape(len(g), -1), eps, 1 - eps)
-    log_on, log_off = np.log(g).T, np.log1p(-g).T  # (D, M)
-    flat = x.reshape(len(x), -1)
-    out = np.empty(len(flat))
-    for start in range(0, len(flat), chunk):
-        xb = flat[start : start + chunk]
-        log_p = xb @ log_on + (1 - xb) @ log_off  # (b, M)
-        top = log_p.max(axis=1, keepdims=True)
-        out[start : start + chunk] = -(top[:, 0] + np.log(np.exp(log_p - top).mean(axis=1)))
-    return out
-
-
-class ActivityMonitor(keras.callbacks.Callback):
-    """Record each latent unit's activity (:func:`unit_activity`) on fixed images after every epoch.
-
-    After ``fit``, ``monitor.activity`` is a list with one ``(latent_dim,)`` array per epoch, and
-    ``monitor.active(threshold)`` the number of active units after each epoch. The images should be
-    held out (validation images): the monitor only watches, it decides nothing.
-    """
-
-    def __init__(self, x):
-        super().__init__()
-        self.x = np.asarray(x, dtype=np.float32)
-        if self.x.ndim < 2 or len(self.x) < 2:
-            raise ValueError(
-                f"ActivityMonitor(): x must hold at least 2 images, got {self.x.shape}"
-            )
-        self.activity: list[np.ndarray] = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        mean, _ = self.model.encoder.predict(self.x, batch_size=1000, verbose=0)
-        self.activity.append(unit_activity(np.asarray(mean)))
-
-    def active(self, threshold: float = 0.01) -> list[int]:
-        """Active units after each epoch (an empty list when no epoch ran)."""
-        if not threshold > 0:
-            raise ValueError(f"ActivityMonitor.active(): threshold must be > 0, got {threshold!r}")
-        return [int(np.sum(a > threshold)) for a in self.activity]

@@ -148,28 +148,6 @@ def test_baselines_rank_off_manifold_points_higher():
         anomaly.pca_scores(normal, x_test, 0)
     with pytest.raises(ValueError, match="nu"):
         anomaly.ocsvm_scores(normal, x_test, nu=0)
-    # the PCA-code kNN distance sees anomalies inside the subspace but far from the normal codes
-    # (their reconstruction error is zero up to rounding); whitened, so it does not depend on scale
-    x_far = np.concatenate([test_normal, (rng.normal(size=(50, 3)) + 6.0) @ basis])
-    code = anomaly.pca_code_scores(normal, x_far, 3, k=5)
-    assert code.shape == (100,) and anomaly.auroc(code, lab) > 0.99
-    np.testing.assert_allclose(anomaly.pca_code_scores(10 * normal, 10 * x_far, 3), code, rtol=1e-5)
-    with pytest.raises(ValueError, match="k must be an int"):
-        anomaly.pca_code_scores(normal, x_test, 3, k=0)
-    # gamma as a multiple of the "scale" value equals the explicit number
-    g = 1.0 / (normal.shape[1] * normal.var())
-    np.testing.assert_allclose(
-        anomaly.ocsvm_scores(normal, x_test, gamma=("scale", 2.0)),
-        anomaly.ocsvm_scores(normal, x_test, gamma=2 * g),
-        rtol=1e-6,
-    )
-    with pytest.raises(ValueError, match="gamma"):
-        anomaly.ocsvm_scores(normal, x_test, gamma=("auto", 1.0))
-    with pytest.raises(ValueError, match="gamma must be positive"):
-        anomaly.ocsvm_scores(normal, x_test, gamma=-1.0)
-    assert anomaly.iforest_scores(normal, x_test, max_samples=1000).shape == (100,)
-    with pytest.raises(ValueError, match="max_samples"):
-        anomaly.iforest_scores(normal, x_test, max_samples=0.5)
 
 
 def test_format_table_mean_row():
@@ -181,16 +159,6 @@ def test_format_table_mean_row():
     assert lines[-1].split() == ["mean", "50.0", "80.0"]
     with pytest.raises(ValueError, match=r"\['c'\] are missing"):
         anomaly.format_table(rows, columns=["c"])
-
-
-def test_format_table_with_seeds_shows_mean_and_spread():
-    rows = [{"class": 0, "a": [0.9, 0.8]}, {"class": 1, "a": [0.7, 0.6]}]
-    lines = anomaly.format_table(rows).splitlines()
-    assert lines[1].split() == ["0", "85.0", "±", "7.1"]
-    # the mean row: per seed means (0.8, 0.7), then their mean and std
-    assert lines[-1].split() == ["mean", "75.0", "±", "7.1"]
-    with pytest.raises(ValueError, match="different numbers of seeds"):
-        anomaly.format_table([{"class": 0, "a": [0.9, 0.8]}, {"class": 1, "a": [0.7]}])
 
 
 # ----- the Keras parts
@@ -262,7 +230,7 @@ def test_ae_scorer_parts_and_standardisation(tiny):
         anomaly.AEScorer(model, eps=0)
 
 
-def test_one_class_run_on_tiny_images():
+def test_one_class_experiment_on_tiny_images():
     pytest.importorskip("keras")
     from aelib import models
 
@@ -271,51 +239,22 @@ def test_one_class_run_on_tiny_images():
     y = np.repeat([0, 1, 2], 30)
     for i, label in enumerate(y):  # class k: a bright square at offset 2k
         x[i, 2 * label : 2 * label + 3, 2 * label : 2 * label + 3] = rng.uniform(0.6, 1.0)
-    x_fit, x_val, x_cal = anomaly.split_normal(x[y == 0][:20], None, 5, 5, seed=0)
-    x_test = x[20::3]
-    grid = [(0.1, ("scale", 1.0)), (0.5, 0.02)]
-    scores = anomaly.one_class_run(
-        x_fit, x_val, x_test, lambda: models.dense_autoencoder((8, 8, 1), code_size=2, hidden=(8,)),
-        epochs=1, batch_size=8, seed=0, k=2, pca_components=(1, 2), ocsvm_grid=grid,
-        iforest_grid=(4, "auto"),
+    x_test, y_test = x[::3], y[::3]
+    aurocs, scores = anomaly.one_class_experiment(
+        x, y, x_test, y_test, normal_class=0, epochs=1, batch_size=64, min_steps=4,
+        build_model=lambda: models.dense_autoencoder((8, 8, 1), code_size=2, hidden=(8,)),
+        pca_components=2, ocsvm_max_train=20, return_scores=True,
     )  # fmt: skip
-    expected = [f"ae0:{k}" for k in anomaly.AE_SCORES] + [f"ae:{k}" for k in anomaly.AE_SCORES]
-    expected += ["pca:1", "pca:2", "pca_code:2", "ocsvm:0.1,scale*1", "ocsvm:0.5,0.02"]
-    expected += ["iforest:4", "iforest:auto"]
-    assert list(scores) == expected
-    assert all(v.shape == (len(x_test),) and np.all(np.isfinite(v)) for v in scores.values())
-    np.testing.assert_allclose(scores["pca:2"], anomaly.pca_scores(x_fit, x_test, 2))
-    no_ref = anomaly.one_class_run(
-        x_fit, x_val, x_test, lambda: models.dense_autoencoder((8, 8, 1), code_size=2, hidden=(8,)),
-        epochs=1, batch_size=8, k=2, pca_components=(2,), untrained=False,
-    )  # fmt: skip
-    assert not any(k.startswith("ae0:") for k in no_ref)
-    with pytest.raises(ValueError, match="x_val must hold at least 2"):
-        anomaly.one_class_run(x_fit, x_val[:1], x_test, None, epochs=1, batch_size=8)
-    with pytest.raises(ValueError, match="pca_components"):
-        anomaly.one_class_run(x_fit, x_val, x_test, None, epochs=1, batch_size=8, pca_components=())
-
-
-def test_split_normal_parts_are_disjoint_and_sized():
-    x = np.arange(20)
-    fit, val, cal = anomaly.split_normal(x, 8, 5, 4, seed=3)
-    assert (len(fit), len(val), len(cal)) == (8, 5, 4)
-    assert len(set(fit) | set(val) | set(cal)) == 17
-    rest, val2, _ = anomaly.split_normal(x, None, 5, seed=3)
-    assert len(rest) == 15 and np.array_equal(val2, anomaly.split_normal(x, 15, 5, seed=3)[1])
-    with pytest.raises(ValueError, match="cannot give"):
-        anomaly.split_normal(x, 10, 10, 1)
-    with pytest.raises(ValueError, match="n_val must be an int"):
-        anomaly.split_normal(x, 10, -1)
-
-
-def test_best_setting_and_keys():
-    aurocs = {"ocsvm:0.1,scale*1": [0.8, 0.9], "ocsvm:0.5,scale*3": [0.9, 0.95], "ae:mse": [1, 1]}
-    assert anomaly.best_setting(aurocs, "ocsvm:") == "ocsvm:0.5,scale*3"
-    assert anomaly.ocsvm_key(0.5, ("scale", 3.0)) == "ocsvm:0.5,scale*3"
-    assert anomaly.iforest_key(256) == "iforest:256"
-    with pytest.raises(ValueError, match="no method starts with 'iforest:'"):
-        anomaly.best_setting(aurocs, "iforest:")
+    methods = ["ae_mse", "ae_pixel", "ae_code", "ae_score", "pca", "ocsvm", "iforest"]
+    assert list(aurocs) == ["class", *methods] and aurocs["class"] == 0
+    assert all(0.0 <= aurocs[k] <= 1.0 for k in methods)
+    assert all(scores[k].shape == (len(x_test),) for k in methods)
+    np.testing.assert_array_equal(scores["is_anomaly"], y_test != 0)
+    assert aurocs["pca"] == pytest.approx(anomaly.auroc(scores["pca"], y_test != 0))
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        anomaly.one_class_experiment(x, y, x_test, y_test, 0, build_model=None, epochs=0)
+    with pytest.raises(ValueError, match="class 7 has 0 training images"):
+        anomaly.one_class_experiment(x, y, x_test, y_test, 7, build_model=None, epochs=1)
 
 
 def test_figures_are_drawn_and_check_their_input():

@@ -131,7 +131,7 @@ def test_corrupt_rejects_bad_arguments():
         data.corrupt(np.full_like(x, np.nan), "mask", 0.1)
     with pytest.raises(ValueError, match="floating-point images in \\[0, 1\\], got dtype uint8"):
         data.corrupt((x * 255).astype(np.uint8), "gaussian", 0.1)
-    with pytest.raises(ValueError, match=r"seed must be a non-negative int(eger)?, got -1"):
+    with pytest.raises(ValueError, match="seed must be a non-negative int, got -1"):
         data.corrupt(x, "gaussian", 0.1, seed=-1)
     with pytest.raises(ValueError, match="at least 7x11 pixels, got 8x8"):
         data.watermark(_images(h=8, w=8), 0.5)
@@ -256,122 +256,8 @@ def test_tune_filter_picks_the_best_on_validation():
     best_m, scores_m = denoise.tune_filter("median filter", noisy, x, grid=(3, 5))
     assert set(scores_m) == {3, 5} and scores_m[best_m] == max(scores_m.values())
     with pytest.raises(
-        ValueError, match="unknown filter .wiener.: expected one of gaussian blur, median filter, "
+        ValueError, match="unknown filter 'wiener': expected one of gaussian blur, median filter"
     ):
         denoise.tune_filter("wiener", noisy, x)
     with pytest.raises(ValueError, match="noisy has shape"):
         denoise.tune_filter("median filter", noisy[:2], x)
-
-
-skimage = pytest.importorskip("skimage")
-
-
-@pytest.mark.parametrize(
-    "name", ["total variation", "wavelet shrinkage", "non-local means", "gaussian blur"]
-)
-def test_classical_methods_keep_shape_and_reduce_noise(name):
-    x = np.full((3, 28, 28, 1), 0.5, np.float32)
-    noisy = data.gaussian_noise(x, 0.15, seed=0)
-    fn = denoise.METHODS[name]
-    best, scores = denoise.tune_filter(name, noisy, x)
-    out = fn(noisy, best)
-    assert out.shape == x.shape and out.dtype == x.dtype
-    assert 0 <= out.min() and out.max() <= 1
-    assert metrics.mse(x, out) < 0.5 * metrics.mse(x, noisy), scores
-    rgb = fn(np.full((2, 16, 16, 3), 0.5, np.float32), denoise.GRIDS[name][0])
-    assert rgb.shape == (2, 16, 16, 3)
-    with pytest.raises(ValueError, match="must be a positive number"):
-        fn(noisy, -1.0)
-
-
-def test_bm3d_mosaic_agrees_with_one_image_at_a_time():
-    bm3d = pytest.importorskip("bm3d")
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:28, :28]
-    x = np.stack([(np.hypot(yy - c, xx - 14) < 8 + c % 3) for c in (10, 13, 16)]).astype(np.float32)
-    x = x[..., None] * 0.8 + 0.1
-    noisy = np.clip(x + 0.2 * rng.standard_normal(x.shape), 0, 1).astype(np.float32)
-    together = denoise.bm3d_denoise(noisy, 0.2)
-    alone = np.stack([np.pad(im[..., 0].astype(np.float64), 8, mode="reflect") for im in noisy])
-    alone = np.stack([np.clip(bm3d.bm3d(im, 0.2)[8:-8, 8:-8], 0, 1) for im in alone])[..., None]
-    assert together.shape == x.shape and together.dtype == x.dtype
-    assert abs(metrics.mean_psnr(x, together) - metrics.mean_psnr(x, alone)) < 0.3
-    assert metrics.mean_psnr(x, together) > metrics.mean_psnr(x, noisy) + 3
-    with pytest.raises(ValueError, match="single-channel"):
-        denoise.bm3d_denoise(np.zeros((1, 16, 16, 3), np.float32), 0.2)
-
-
-def test_pca_projection_keeps_the_subspace_and_drops_the_rest():
-    rng = np.random.default_rng(0)
-    basis = rng.standard_normal((3, 64))
-    x = (0.5 + 0.05 * rng.standard_normal((200, 3)) @ basis).reshape(200, 8, 8, 1)
-    x = np.clip(x, 0, 1).astype(np.float32)
-    pca = denoise.PCAProjection(x, max_k=10)
-    np.testing.assert_allclose(pca(x[:5], 10), x[:5], atol=0.02)
-    noisy = np.clip(x + 0.05 * rng.standard_normal(x.shape), 0, 1).astype(np.float32)
-    assert metrics.mse(x, pca(noisy, 3)) < 0.2 * metrics.mse(x, noisy)
-    best, scores = denoise.tune(pca, noisy, x, (1, 3, 10))
-    assert best == 3 and set(scores) == {1, 3, 10}
-    with pytest.raises(ValueError, match=r"k must be an int in \[1, 10\], got 11"):
-        pca(noisy, 11)
-    with pytest.raises(ValueError, match="images of shape"):
-        pca(np.zeros((1, 4, 4, 1), np.float32), 2)
-    with pytest.raises(ValueError, match="grid is empty"):
-        denoise.tune(pca, noisy, x, ())
-
-
-def test_unclip_inverts_the_bias_of_clipped_noise():
-    x = np.linspace(0, 1, 11)
-    eps = np.random.default_rng(0).standard_normal((200_000, 1))
-    simulated = np.clip(x + 0.5 * eps, 0, 1).mean(axis=0)
-    np.testing.assert_allclose(denoise.clipped_mean(x, 0.5), simulated, atol=0.003)
-    # black is lifted by about sigma phi(0)
-    assert abs(denoise.clipped_mean(0.0, 0.5) - 0.5 / np.sqrt(2 * np.pi)) < 0.005
-    np.testing.assert_allclose(denoise.unclip(denoise.clipped_mean(x, 0.5), 0.5), x, atol=2e-3)
-    y = np.array([0.0, 1.0], np.float32)  # beyond the curve's ends: black and white
-    np.testing.assert_array_equal(denoise.unclip(y, 0.5), [0.0, 1.0])
-    assert denoise.unclip(y, 0.5).dtype == np.float32
-
-
-def test_posterior_mean_weights_the_prior_by_the_clipped_likelihood():
-    from scipy.stats import norm
-
-    prior = np.stack([np.full((4, 4, 1), v, np.float32) for v in (0.0, 0.3, 0.9)])
-    noisy = data.gaussian_noise(prior[1:2], 0.2, seed=0)
-    mean, ess = denoise.posterior_mean(noisy, prior, 0.2)
-    y = noisy.ravel()
-    logw = []
-    for v in (0.0, 0.3, 0.9):
-        ll = np.where(
-            y <= 0, norm.logcdf(-v / 0.2), np.where(y >= 1, norm.logcdf((v - 1) / 0.2), 0.0)
-        )
-        inside = (y > 0) & (y < 1)
-        logw.append(ll.sum() - ((y[inside] - v) ** 2).sum() / (2 * 0.04))
-    w = np.exp(np.array(logw) - max(logw))
-    w /= w.sum()
-    np.testing.assert_allclose(mean.ravel(), np.full(16, w @ [0.0, 0.3, 0.9]), rtol=1e-4)
-    np.testing.assert_allclose(ess, [1 / (w**2).sum()], rtol=1e-4)
-    assert 1 <= ess[0] <= 3
-    # Heavy noise spreads the weight over every prior image.
-    _, ess_big = denoise.posterior_mean(noisy, prior, 5.0)
-    assert ess_big[0] > 2.9
-    with pytest.raises(ValueError, match="differ in shape"):
-        denoise.posterior_mean(noisy, np.zeros((2, 5, 5, 1), np.float32), 0.2)
-
-
-def test_stamp_generalises_the_watermark():
-    x = _images(n=12)
-    np.testing.assert_array_equal(
-        denoise.stamp(x, data.WATERMARK, 0.8, seed=3), data.watermark(x, 0.8, seed=3)
-    )
-    assert denoise.OTHER_MARK.shape == data.WATERMARK.shape
-    assert not np.array_equal(denoise.OTHER_MARK, data.WATERMARK)
-    y = denoise.stamp(np.zeros_like(x), denoise.OTHER_MARK, 0.5, seed=0)
-    assert np.all(np.sum(y > 0, axis=(1, 2, 3)) == denoise.OTHER_MARK.sum())
-    np.testing.assert_allclose(y[y > 0], 0.5)
-    with pytest.raises(ValueError, match="rows of equal length"):
-        denoise.glyph("#.", "#")
-    with pytest.raises(ValueError, match="some ink"):
-        denoise.stamp(x, np.zeros((3, 3), bool), 0.5)
-    with pytest.raises(ValueError, match="opacity must be a number in"):
-        denoise.stamp(x, denoise.OTHER_MARK, 1.5)
