@@ -7,10 +7,18 @@ and library versions while saying nothing about the lesson. stdout, results and 
 import os
 
 import nbval.plugin as _nbval
+import pytest
 
 # Kernels inherit this process's environment. A non-interactive MPLBACKEND (Agg) would make
 # plt.show() display nothing, so figure cells would lose their outputs: let kernels use inline.
 os.environ.pop("MPLBACKEND", None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # Unit tests collected earlier may set MPLBACKEND=Agg for their own process; a notebook's kernel
+    # starts in its first cell's setup and must not inherit it.
+    os.environ.pop("MPLBACKEND", None)
 
 
 def _without_stderr(outputs):
