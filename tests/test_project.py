@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from aelib.runner import STARTUP_NOISE
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -98,8 +100,7 @@ def test_notebook_committed_outputs(path):
 # failures), Jupyter's transport warning, a traceback, or a path object of the machine that made the
 # outputs.
 NOISE_IN_OUTPUTS = (
-    *__import__("aelib.runtime", fromlist=["NATIVE_NOISE"]).NATIVE_NOISE,
-    "Kernel is running over TCP",
+    *STARTUP_NOISE,
     "Traceback (most recent call last)",
     "PosixPath(",
 )
