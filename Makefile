@@ -75,17 +75,16 @@ outputs: $(STAMP)
 	$(BIN)/python tools/floors.py --verify constraints.txt
 	AELIB_RESULTS_DIR=$(CURDIR)/records \
 		$(BIN)/aelib run $(NB) --profile full --inplace --runtimes $(RUNTIMES)
-	$(BIN)/aelib runtimes $(RUNTIMES) --readme README.md
-	$(BIN)/aelib results records --readme README.md
+	$(BIN)/python tools/readme_tables.py runtimes results --runtimes $(RUNTIMES)
 
 timings: $(STAMP)
 	AELIB_RESULTS_DIR=$(CURDIR)/.test-results \
 		$(BIN)/aelib run --profile quick --runtimes $(RUNTIMES)
-	$(BIN)/aelib runtimes $(RUNTIMES) --readme README.md
+	$(BIN)/python tools/readme_tables.py runtimes --runtimes $(RUNTIMES)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
-	$(BIN)/python benchmarks/bench.py --readme README.md
+	$(BIN)/python tools/readme_tables.py throughput
 
 # A fork: `make colab-links REPO=https://github.com/OWNER/NAME` points every Colab badge and install
 # line (and pyproject's Repository address) at it.

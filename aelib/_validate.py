@@ -15,15 +15,24 @@ Functions:
 - :func:`integer` one integral number, with optional bounds;
 - :func:`integers` a sequence of them (filter counts, layer widths);
 - :func:`shape` an image shape ``(height, width, channels)``;
+- :func:`halving_filters` filter counts of blocks that each halve height and width;
+- :func:`number` one finite real number (not a bool, not a string), with optional bounds;
+- :func:`values_1d` a non-empty 1-D array of finite numbers (scores, errors);
+- :func:`binary_labels` one boolean (or 0/1) label per value;
+- :func:`images` a batch of floating-point images ``(n, height, width, channels)`` in [0, 1];
 - :func:`choice` one of a fixed set of names (an output activation, a method);
 - :func:`output_path` a file path to be written: its folder must be a folder, not a file.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 import operator
 from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 
 def integer(
@@ -35,7 +44,9 @@ def integer(
         ValueError: ``value`` is a bool, a float, a string or anything that is not an integer, or
             lies outside the bounds; the message names ``name`` and ``fn``.
     """
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # NumPy 1.x's bool_ has __index__
+    if (
+        isinstance(value, bool) or type(value).__name__ == "bool_"
+    ):  # NumPy 1.x's bool_ has __index__
         number = None
     else:
         try:
@@ -91,6 +102,149 @@ def shape(value, fn: str, name: str = "input_shape") -> tuple[int, int, int]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable) or len(tuple(value)) != 3:
         raise ValueError(f"{fn}(): {name} must be (height, width, channels), got {value!r}")
     return integers(value, name, fn, minimum=1)  # type: ignore[return-value]
+
+
+def halving_filters(filters, shape, fn: str) -> tuple[tuple[int, ...], tuple[int, int]]:
+    """Filter counts of convolution blocks that each halve height and width, checked against the
+    image ``shape``; returns them and the feature map's height and width after the last block.
+
+    Raises:
+        ValueError: a count is not a positive integer, or height and width are not divisible by
+            ``2 ** len(filters)``.
+    """
+    filters = integers(filters, "filters", fn, minimum=1)
+    factor = 2 ** len(filters)
+    if shape[0] % factor or shape[1] % factor:
+        raise ValueError(
+            f"{fn}(): height and width {tuple(shape[:2])} must be divisible by {factor} "
+            f"for {len(filters)} downsampling blocks"
+        )
+    return filters, (shape[0] // factor, shape[1] // factor)
+
+
+def number(
+    value,
+    name: str,
+    fn: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive: bool = False,
+) -> float:
+    """``value`` as a ``float`` if it is a finite real number in its bounds.
+
+    Any real number type is accepted (``int``, ``float``, NumPy's); ``bool``, strings, ``None``,
+    NaN and infinities are refused. ``exclusive=True`` excludes both bounds themselves.
+
+    Raises:
+        ValueError: the message names ``name`` and ``fn`` and the allowed range.
+    """
+    ok = (
+        not isinstance(value, (bool, np.bool_))
+        and isinstance(value, numbers.Real)
+        and math.isfinite(value)
+    )
+    if ok:
+        v = float(value)
+        if minimum is not None:
+            ok = v > minimum if exclusive else v >= minimum
+        if ok and maximum is not None:
+            ok = v < maximum if exclusive else v <= maximum
+    if not ok:
+        raise ValueError(
+            f"{fn}(): {name} must be {_describe_number(minimum, maximum, exclusive)}, got {value!r}"
+        )
+    return v
+
+
+def _describe_number(minimum: float | None, maximum: float | None, exclusive: bool) -> str:
+    if minimum is not None and maximum is not None:
+        left, right = ("(", ")") if exclusive else ("[", "]")
+        return f"a number in {left}{minimum:g}, {maximum:g}{right}"
+    if minimum == 0 and exclusive:
+        return "a positive number"
+    if minimum is not None:
+        return f"a number {'>' if exclusive else '>='} {minimum:g}"
+    if maximum is not None:
+        return f"a number {'<' if exclusive else '<='} {maximum:g}"
+    return "a finite number"
+
+
+def values_1d(values, name: str, fn: str) -> np.ndarray:
+    """``values`` as a non-empty 1-D float64 array of finite numbers (one value per image).
+
+    Raises:
+        ValueError: not 1-D, empty, or holding NaN or infinities (the message counts them).
+    """
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{fn}(): {name} must be a 1-D array of numbers, got {values!r}") from None
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{fn}(): {name} must be a 1-D array of per-image values, got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise ValueError(f"{fn}(): {name} is empty; need at least one value")
+    bad = int(np.count_nonzero(~np.isfinite(arr)))
+    if bad:
+        raise ValueError(
+            f"{fn}(): {name} must be finite, got {bad} NaN or infinite value(s) of {arr.size}"
+        )
+    return arr
+
+
+def binary_labels(labels, n: int, fn: str, name: str = "is_anomaly", both: bool = True):
+    """``labels`` as a 1-D boolean array of length ``n`` (booleans or 0/1 accepted).
+
+    Args:
+        both: require at least one ``True`` and one ``False``.
+
+    Raises:
+        ValueError: wrong length or shape, values other than booleans or 0/1, or (with ``both``)
+            only one of the two classes.
+    """
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or len(lab) != n:
+        raise ValueError(
+            f"{fn}(): {name} must be 1-D with one entry per score ({n}), got shape {lab.shape}"
+        )
+    if lab.dtype != bool:
+        values = set(np.unique(lab).tolist()) if lab.dtype.kind in "biuf" else {None}
+        if not values <= {0, 1}:
+            shown = sorted(values, key=str)[:5]
+            raise ValueError(f"{fn}(): {name} must hold booleans or 0/1, got values {shown}")
+        lab = lab.astype(bool)
+    if both and (lab.all() or not lab.any()):
+        raise ValueError(
+            f"{fn}(): {name} must contain both anomalies (True) and normal images (False); "
+            f"got {int(lab.sum())} anomalies of {n}"
+        )
+    return lab
+
+
+def images(x, fn: str, name: str = "x") -> np.ndarray:
+    """``x`` as a NumPy array if it is a batch of floating-point images ``(n, h, w, c)`` in [0, 1].
+
+    Raises:
+        ValueError: not floating point (the message says how to convert uint8 images), not 4-D or
+            empty, or values outside [0, 1] or NaN.
+    """
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{fn}(): {name} must be floating-point images in [0, 1], got dtype {x.dtype} "
+            "(convert uint8 images with x / 255)"
+        )
+    if x.ndim != 4 or min(x.shape) <= 0:
+        raise ValueError(
+            f"{fn}(): {name} must have shape (n, height, width, channels), got {x.shape}"
+        )
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if not (0.0 <= lo and hi <= 1.0):  # also false for NaN
+        raise ValueError(
+            f"{fn}(): {name} must hold values in [0, 1], got min {lo:.4g} and max {hi:.4g}"
+        )
+    return x
 
 
 def choice(value, name: str, fn: str, options: Iterable[str]) -> str:

@@ -19,80 +19,27 @@ Contents:
   plus the distance of the image's code to the codes of normal training images.
 - Threshold rules: :func:`threshold_percentile`, :func:`threshold_fpr`, :func:`threshold_mean_std`,
   :func:`threshold_max`; :func:`fpr_tolerance`.
-- Metrics: :func:`confusion_at`, :func:`auroc`, :func:`auprc`.
-- Baselines on raw pixels: :func:`pca_scores`, :func:`ocsvm_scores`, :func:`iforest_scores`.
-- :func:`one_class_experiment` and :func:`format_table` for the every-class-in-turn table.
-- Figures: :func:`score_histograms`, :func:`roc_pr_curves`.
+- Baselines on raw pixels: :func:`pca_scores`, :func:`pca_code_scores`, :func:`ocsvm_scores`,
+  :func:`iforest_scores`.
+- :func:`split_normal`, :func:`one_class_run`, :func:`best_setting` and :func:`format_table` for the
+  every-class-in-turn table.
+
+The metrics (:func:`aelib.metrics.auroc`, :func:`aelib.metrics.auprc`,
+:func:`aelib.metrics.confusion_at`) and the figures (:func:`aelib.plots.score_histograms`,
+:func:`aelib.plots.roc_pr_curves`) follow the same convention and live with the other metrics and
+figures.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-# ---------------------------------------------------------------------------------------------
-# Input checks
-
-
-def _errors(errors, fn: str, name: str = "errors") -> np.ndarray:
-    """A finite, non-empty 1-D float array, or a ValueError naming the argument."""
-    arr = np.asarray(errors, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{fn}(): {name} must be a 1-D array of per-image values, got shape {arr.shape}"
-        )
-    if arr.size == 0:
-        raise ValueError(f"{fn}(): {name} is empty; need at least one value")
-    bad = int(np.count_nonzero(~np.isfinite(arr)))
-    if bad:
-        raise ValueError(
-            f"{fn}(): {name} must be finite, got {bad} NaN or infinite value(s) of {arr.size}"
-        )
-    return arr
-
-
-def _labels(is_anomaly, n: int, fn: str, both: bool = True) -> np.ndarray:
-    lab = np.asarray(is_anomaly)
-    if lab.ndim != 1 or len(lab) != n:
-        raise ValueError(
-            f"{fn}(): is_anomaly must be 1-D with one entry per score ({n}), got shape {lab.shape}"
-        )
-    if lab.dtype != bool:
-        values = set(np.unique(lab).tolist())
-        if not values <= {0, 1}:
-            raise ValueError(
-                f"{fn}(): is_anomaly must hold booleans or 0/1, got values {sorted(values)[:5]}"
-            )
-        lab = lab.astype(bool)
-    if both and (lab.all() or not lab.any()):
-        raise ValueError(
-            f"{fn}(): is_anomaly must contain both anomalies (True) and normal images (False); "
-            f"got {int(lab.sum())} anomalies of {n}"
-        )
-    return lab
-
-
-def _real(
-    value,
-    fn: str,
-    name: str,
-    low: float | None = None,
-    high: float | None = None,
-    open_interval: bool = True,
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{fn}(): {name} must be a finite number, got {value!r}")
-    v = float(value)
-    if low is not None and high is not None:
-        inside = low < v < high if open_interval else low <= v <= high
-        if not inside:
-            brackets = f"({low:g}, {high:g})" if open_interval else f"[{low:g}, {high:g}]"
-            raise ValueError(f"{fn}(): {name} must lie in {brackets}, got {value!r}")
-    return v
-
+from . import _validate
+from .data import subset_indices
+from .metrics import per_sample_mse
 
 # ---------------------------------------------------------------------------------------------
 # Reconstruction errors and the per-epoch tracker
@@ -113,12 +60,13 @@ def reconstruction_errors(model, x, batch_size: int = 512) -> np.ndarray:
         raise ValueError(
             f"reconstruction_errors(): x must be a non-empty batch (n, ...), got shape {x.shape}"
         )
+    batch_size = _validate.integer(batch_size, "batch_size", "reconstruction_errors", minimum=1)
     x_hat = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
     if x_hat.shape != x.shape:
         raise ValueError(
             f"reconstruction_errors(): the model returned shape {x_hat.shape} for input {x.shape}"
         )
-    return ((x.astype(np.float64) - x_hat) ** 2).reshape(len(x), -1).mean(axis=1)
+    return per_sample_mse(x, x_hat)
 
 
 _TRACKER_CLASS = None
@@ -162,11 +110,9 @@ def _tracker_class():
                         f"GroupErrorTracker(): group {name!r} must be a non-empty batch (n, ...), got shape {arr.shape}"
                     )
                 self.groups[str(name)] = arr
-            if not isinstance(batch_size, int) or batch_size <= 0:
-                raise ValueError(
-                    f"GroupErrorTracker(): batch_size must be a positive int, got {batch_size!r}"
-                )
-            self.batch_size = batch_size
+            self.batch_size = _validate.integer(
+                batch_size, "batch_size", "GroupErrorTracker", minimum=1
+            )
             self.at_start = bool(at_start)
             self.history: dict[str, list[float]] = {name: [] for name in self.groups}
             self.epochs: list[int] = []
@@ -240,19 +186,13 @@ class AEScorer:
         batch_size: int = 512,
     ):
         self.model = model
-        self.eps = _real(eps, "AEScorer", "eps")
-        if self.eps <= 0:
-            raise ValueError(f"AEScorer(): eps must be positive, got {eps!r}")
-        if code_distance not in self.CODE_DISTANCES:
-            raise ValueError(
-                f"AEScorer(): code_distance must be one of {self.CODE_DISTANCES}, got {code_distance!r}"
-            )
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-            raise ValueError(f"AEScorer(): k must be a positive int, got {k!r}")
+        self.eps = _validate.number(eps, "eps", "AEScorer", minimum=0, exclusive=True)
+        self.code_distance = _validate.choice(
+            code_distance, "code_distance", "AEScorer", self.CODE_DISTANCES
+        )
+        self.k = _validate.integer(k, "k", "AEScorer", minimum=1)
+        self.batch_size = _validate.integer(batch_size, "batch_size", "AEScorer", minimum=1)
         self.use_code = bool(use_code)
-        self.code_distance = code_distance
-        self.k = int(k)
-        self.batch_size = batch_size
         self.fitted = False
 
     def _residuals_codes(self, x):
@@ -286,7 +226,9 @@ class AEScorer:
             if self.code_distance == "knn":
                 from sklearn.neighbors import NearestNeighbors
 
-                self.neighbours_ = NearestNeighbors(n_neighbors=self.k).fit(self._white(codes))
+                self.neighbours_ = NearestNeighbors(n_neighbors=self.k, algorithm="brute").fit(
+                    self._white(codes)
+                )
         self.fitted = True
         val = self._parts(*self._residuals_codes(x_val))
         self.center_ = {k: float(v.mean()) for k, v in val.items()}
@@ -338,8 +280,8 @@ def threshold_percentile(normal_errors, percentile: float = 95.0) -> float:
     Raises:
         ValueError: ``percentile`` outside (0, 100); errors empty, not 1-D, or not finite.
     """
-    p = _real(percentile, "threshold_percentile", "percentile", 0.0, 100.0)
-    err = _errors(normal_errors, "threshold_percentile", "normal_errors")
+    p = _validate.number(percentile, "percentile", "threshold_percentile", 0, 100, exclusive=True)
+    err = _validate.values_1d(normal_errors, "normal_errors", "threshold_percentile")
     return float(np.percentile(err, p))
 
 
@@ -350,8 +292,8 @@ def threshold_fpr(normal_errors, target_fpr: float = 0.05) -> float:
     Raises:
         ValueError: ``target_fpr`` outside (0, 1); errors empty, not 1-D, or not finite.
     """
-    a = _real(target_fpr, "threshold_fpr", "target_fpr", 0.0, 1.0)
-    err = _errors(normal_errors, "threshold_fpr", "normal_errors")
+    a = _validate.number(target_fpr, "target_fpr", "threshold_fpr", 0, 1, exclusive=True)
+    err = _validate.values_1d(normal_errors, "normal_errors", "threshold_fpr")
     return float(np.percentile(err, 100.0 * (1.0 - a)))
 
 
@@ -364,10 +306,8 @@ def threshold_mean_std(normal_errors, k: float = 3.0) -> float:
     Raises:
         ValueError: ``k`` negative or not finite; fewer than 2 errors; errors not finite.
     """
-    kk = _real(k, "threshold_mean_std", "k")
-    if kk < 0:
-        raise ValueError(f"threshold_mean_std(): k must be >= 0, got {k!r}")
-    err = _errors(normal_errors, "threshold_mean_std", "normal_errors")
+    kk = _validate.number(k, "k", "threshold_mean_std", minimum=0)
+    err = _validate.values_1d(normal_errors, "normal_errors", "threshold_mean_std")
     if err.size < 2:
         raise ValueError(
             f"threshold_mean_std(): need at least 2 errors for a standard deviation, got {err.size}"
@@ -383,7 +323,7 @@ def threshold_max(train_errors) -> float:
     Raises:
         ValueError: errors empty, not 1-D, or not finite.
     """
-    return float(_errors(train_errors, "threshold_max", "train_errors").max())
+    return float(_validate.values_1d(train_errors, "train_errors", "threshold_max").max())
 
 
 def fpr_tolerance(target_fpr: float, n_val: int, n_test: int, z: float = 3.0) -> float:
@@ -395,70 +335,11 @@ def fpr_tolerance(target_fpr: float, n_val: int, n_test: int, z: float = 3.0) ->
     with standard deviation ``sqrt(a (1 - a) / n_test)``. The two are independent, so the
     tolerance is ``z * sqrt(a (1 - a) (1 / n_val + 1 / n_test))``.
     """
-    a = _real(target_fpr, "fpr_tolerance", "target_fpr", 0.0, 1.0)
-    for name, n in (("n_val", n_val), ("n_test", n_test)):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n <= 0:
-            raise ValueError(f"fpr_tolerance(): {name} must be a positive int, got {n!r}")
-    zz = _real(z, "fpr_tolerance", "z")
-    if zz <= 0:
-        raise ValueError(f"fpr_tolerance(): z must be positive, got {z!r}")
+    a = _validate.number(target_fpr, "target_fpr", "fpr_tolerance", 0, 1, exclusive=True)
+    n_val = _validate.integer(n_val, "n_val", "fpr_tolerance", minimum=1)
+    n_test = _validate.integer(n_test, "n_test", "fpr_tolerance", minimum=1)
+    zz = _validate.number(z, "z", "fpr_tolerance", minimum=0, exclusive=True)
     return float(zz * math.sqrt(a * (1 - a) * (1.0 / n_val + 1.0 / n_test)))
-
-
-# ---------------------------------------------------------------------------------------------
-# Metrics (the anomaly is the positive class)
-
-
-def confusion_at(scores, is_anomaly, threshold: float) -> dict[str, float]:
-    """Counts and rates when images with ``score > threshold`` are flagged as anomalies.
-
-    Returns:
-        ``{"tp", "fp", "tn", "fn"}`` (ints) and ``"precision"`` = tp / (tp + fp), ``"recall"`` =
-        tp / (tp + fn) (the true-positive rate), ``"fpr"`` = fp / (fp + tn), ``"f1"``. A rate whose
-        denominator is zero (no image flagged, no anomaly, no normal image) is NaN, not a guess.
-    """
-    s = _errors(scores, "confusion_at", "scores")
-    lab = _labels(is_anomaly, len(s), "confusion_at", both=False)
-    t = _real(threshold, "confusion_at", "threshold")
-    flagged = s > t
-    tp = int(np.sum(flagged & lab))
-    fp = int(np.sum(flagged & ~lab))
-    fn = int(np.sum(~flagged & lab))
-    tn = int(np.sum(~flagged & ~lab))
-
-    def ratio(a, b):
-        return a / b if b else float("nan")
-
-    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
-    f1 = ratio(2 * tp, 2 * tp + fp + fn)
-    return {
-        "tp": tp,
-        "fp": fp,
-        "tn": tn,
-        "fn": fn,
-        "precision": precision,
-        "recall": recall,
-        "fpr": ratio(fp, fp + tn),
-        "f1": f1,
-    }
-
-
-def auroc(scores, is_anomaly) -> float:
-    """Area under the ROC curve (scikit-learn's ``roc_auc_score``): the probability that a random
-    anomaly scores higher than a random normal image (ties count one half). 0.5 is chance."""
-    from sklearn.metrics import roc_auc_score
-
-    s = _errors(scores, "auroc", "scores")
-    return float(roc_auc_score(_labels(is_anomaly, len(s), "auroc"), s))
-
-
-def auprc(scores, is_anomaly) -> float:
-    """Area under the precision-recall curve, as scikit-learn's ``average_precision_score`` (a
-    step-wise sum, not the trapezoid). Chance level is the share of anomalies, not 0.5."""
-    from sklearn.metrics import average_precision_score
-
-    s = _errors(scores, "auprc", "scores")
-    return float(average_precision_score(_labels(is_anomaly, len(s), "auprc"), s))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,153 +355,273 @@ def _flat(x, fn: str, name: str) -> np.ndarray:
     return arr.reshape(len(arr), -1)
 
 
-def _subsample(x: np.ndarray, max_train: int | None, seed: int) -> np.ndarray:
-    if max_train is None or len(x) <= max_train:
-        return x
-    return x[np.sort(np.random.default_rng(seed).choice(len(x), size=max_train, replace=False))]
+def _n_components(n_components, a: np.ndarray, fn: str) -> int:
+    return _validate.integer(n_components, "n_components", fn, minimum=1, maximum=min(a.shape))
 
 
 def pca_scores(x_train, x_test, n_components: int = 16) -> np.ndarray:
     """PCA reconstruction error: fit PCA on ``x_train`` (normal images), project ``x_test`` onto the
     top ``n_components`` directions and back; return the per-image mean squared error ``(n_test,)``."""
-    from sklearn.decomposition import PCA
 
     a, b = _flat(x_train, "pca_scores", "x_train"), _flat(x_test, "pca_scores", "x_test")
-    if not isinstance(n_components, int) or not 0 < n_components <= min(a.shape):
-        raise ValueError(
-            f"pca_scores(): n_components must be an int in [1, {min(a.shape)}], got {n_components!r}"
-        )
-    pca = PCA(n_components=n_components, svd_solver="randomized", random_state=0).fit(a)
-    rec = pca.inverse_transform(pca.transform(b))
-    return ((b - rec) ** 2).mean(axis=1)
+    n_components = _n_components(n_components, a, "pca_scores")
+    return _pca_family(a, b, (n_components,), code_size=None)[f"pca:{n_components}"]
+
+
+def pca_code_scores(x_train, x_test, n_components: int = 32, k: int = 5) -> np.ndarray:
+    """A kNN distance in a whitened PCA code: the linear twin of :class:`AEScorer`'s code part.
+
+    PCA with ``n_components`` directions is fitted on ``x_train`` (normal images) and whitened (each
+    direction divided by its standard deviation, so the code has identity covariance on the training
+    images, as :class:`AEScorer` whitens the autoencoder's code). The score of a test image is the
+    mean Euclidean distance from its code to the ``k`` nearest training codes, shape ``(n_test,)``.
+    """
+
+    a, b = _flat(x_train, "pca_code_scores", "x_train"), _flat(x_test, "pca_code_scores", "x_test")
+    n_components = _n_components(n_components, a, "pca_code_scores")
+    k = _validate.integer(k, "k", "pca_code_scores", minimum=1, maximum=len(a) - 1)
+    return _pca_family(a, b, (), code_size=n_components, k=k)[f"pca_code:{n_components}"]
+
+
+def _pca_family(a: np.ndarray, b: np.ndarray, sizes, code_size: int | None, k: int = 5) -> dict:
+    """One exact PCA of ``a`` (flattened normal images) serving every PCA score of ``b``: the
+    reconstruction error with the top ``n`` directions for each ``n`` in ``sizes`` (the squared
+    distance to the mean minus the squared length of the projection, the directions being
+    orthonormal) and, for ``code_size``, the kNN distance in the whitened code."""
+    from sklearn.decomposition import PCA
+    from sklearn.neighbors import NearestNeighbors
+
+    top = max([*sizes, code_size or 0])
+    pca = PCA(n_components=top, svd_solver="full").fit(a)
+    z_b = pca.transform(b)
+    centred = ((b - pca.mean_) ** 2).sum(axis=1)
+    out = {}
+    for n in sizes:
+        residual = np.maximum(centred - (z_b[:, :n] ** 2).sum(axis=1), 0.0)
+        out[f"pca:{n}"] = residual / b.shape[1]
+    if code_size:
+        scale = np.sqrt(pca.explained_variance_[:code_size])
+        codes = pca.transform(a)[:, :code_size] / scale
+        nn = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(codes)
+        out[f"pca_code:{code_size}"] = nn.kneighbors(z_b[:, :code_size] / scale)[0].mean(axis=1)
+    return out
 
 
 def ocsvm_scores(
-    x_train, x_test, nu: float = 0.1, gamma="scale", max_train: int | None = 2000, seed: int = 0
+    x_train,
+    x_test,
+    nu: float = 0.1,
+    gamma="scale",
+    max_train: int | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """One-Class SVM (Schölkopf et al. 2001) with an RBF kernel on raw pixels.
 
-    Trained on at most ``max_train`` images drawn at random from ``x_train`` (its cost grows with
-    the square of their number). Returns ``-decision_function(x_test)``, shape ``(n_test,)``: the
-    further outside the learned support, the higher.
+    Args:
+        nu: an upper bound on the share of training images outside the learned support, in (0, 1].
+        gamma: the RBF kernel's width, ``exp(-gamma * |x - y|^2)``: a positive number, ``"scale"``
+            (scikit-learn's ``1 / (n_features * x_train.var())``) or ``("scale", m)``, ``m`` times
+            that value (a grid over ``m`` then adapts to each training set the same way).
+        max_train: train on at most this many images drawn at random (its cost grows with the
+            square of their number); ``None`` uses them all.
+
+    Returns:
+        ``-decision_function(x_test)``, shape ``(n_test,)``: the further outside the support, the
+        higher.
     """
     from sklearn.svm import OneClassSVM
 
-    nu = _real(nu, "ocsvm_scores", "nu", 0.0, 1.0, open_interval=False)
-    if nu <= 0:
-        raise ValueError(f"ocsvm_scores(): nu must lie in (0, 1], got {nu!r}")
-    a = _subsample(_flat(x_train, "ocsvm_scores", "x_train"), max_train, seed)
+    nu = _validate.number(nu, "nu", "ocsvm_scores", 0, 1)
+    if nu == 0:
+        raise ValueError(f"ocsvm_scores(): nu must be a number in (0, 1], got {nu!r}")
+    a = _flat(x_train, "ocsvm_scores", "x_train")
+    if max_train is not None:
+        max_train = _validate.integer(max_train, "max_train", "ocsvm_scores", minimum=1)
+    a = a[subset_indices(len(a), max_train, _validate.integer(seed, "seed", "ocsvm_scores", 0))]
     b = _flat(x_test, "ocsvm_scores", "x_test")
+    if isinstance(gamma, tuple):
+        if len(gamma) != 2 or gamma[0] != "scale":
+            raise ValueError(f"ocsvm_scores(): gamma tuple must be ('scale', m), got {gamma!r}")
+        m = _validate.number(gamma[1], "the gamma multiplier", "ocsvm_scores", 0, exclusive=True)
+        gamma = m / (a.shape[1] * a.var())
+    elif gamma != "scale":
+        _validate.number(gamma, "gamma", "ocsvm_scores", minimum=0, exclusive=True)
     return -OneClassSVM(kernel="rbf", nu=nu, gamma=gamma).fit(a).decision_function(b)
 
 
-def iforest_scores(x_train, x_test, n_estimators: int = 100, seed: int = 0) -> np.ndarray:
+def iforest_scores(
+    x_train, x_test, n_estimators: int = 100, max_samples="auto", seed: int = 0
+) -> np.ndarray:
     """Isolation Forest (Liu et al. 2008) on raw pixels. Returns ``-score_samples(x_test)``, shape
-    ``(n_test,)``: images that random axis-aligned splits isolate quickly score high."""
+    ``(n_test,)``: images that random axis-aligned splits isolate quickly score high.
+    ``max_samples`` is the number of images each tree is grown on (``"auto"``: 256)."""
     from sklearn.ensemble import IsolationForest
 
     a, b = _flat(x_train, "iforest_scores", "x_train"), _flat(x_test, "iforest_scores", "x_test")
-    forest = IsolationForest(n_estimators=n_estimators, random_state=seed).fit(a)
+    n_estimators = _validate.integer(n_estimators, "n_estimators", "iforest_scores", minimum=1)
+    seed = _validate.integer(seed, "seed", "iforest_scores", minimum=0)
+    if max_samples != "auto":
+        max_samples = _validate.integer(max_samples, "max_samples", "iforest_scores", minimum=1)
+        max_samples = min(max_samples, len(a))
+    forest = IsolationForest(
+        n_estimators=n_estimators, max_samples=max_samples, random_state=seed
+    ).fit(a)
     return -forest.score_samples(b)
 
 
 # ---------------------------------------------------------------------------------------------
 # Every class in turn as the normal class
 
+AE_SCORES = ("mse", "pixel", "code", "pixel+code")
+"""The candidate scores one trained autoencoder gives (see :class:`AEScorer`): the plain mean squared
+error, the per-pixel standardised error, the kNN distance in the whitened code, and the sum of the last
+two after standardising each on normal validation images."""
 
-def one_class_experiment(
-    x_train,
-    y_train,
-    x_test,
-    y_test,
-    normal_class: int,
+
+def split_normal(x_normal, n_fit: int, n_val: int, n_cal: int = 0, seed: int = 0):
+    """Disjoint random parts of the normal training images: ``(x_fit, x_val, x_cal)``.
+
+    ``x_fit`` trains the models, ``x_val`` (normal images no model trained on) standardises the
+    autoencoder's score parts, ``x_cal`` (normal too, used by nothing else) sets a threshold. Any
+    of the three may be asked for as ``None``: then it takes every image the other two leave.
+
+    Raises:
+        ValueError: not enough images for the parts asked for.
+    """
+    x = np.asarray(x_normal)
+    sizes = {"n_fit": n_fit, "n_val": n_val, "n_cal": n_cal}
+    sizes = {
+        name: None if n is None else _validate.integer(n, name, "split_normal", minimum=0)
+        for name, n in sizes.items()
+    }
+    seed = _validate.integer(seed, "seed", "split_normal", minimum=0)
+    fixed = sum(n for n in sizes.values() if n is not None)
+    rest = len(x) - fixed
+    if rest < 0 or (None in sizes.values() and rest == 0):
+        raise ValueError(f"split_normal(): {len(x)} normal images cannot give {sizes}")
+    n = {k: (rest if v is None else v) for k, v in sizes.items()}
+    order = np.random.default_rng(seed).permutation(len(x))
+    a, b = n["n_fit"], n["n_fit"] + n["n_val"]
+    return x[order[:a]], x[order[a:b]], x[order[b : b + n["n_cal"]]]
+
+
+def _ae_candidates(model, x_fit, x_val, x_eval, k: int) -> dict[str, np.ndarray]:
+    scorer = AEScorer(model, k=k).fit(x_fit, x_val)
+    parts = scorer.parts(x_eval)
+    return {
+        "mse": parts["mse"],
+        "pixel": parts["pixel"],
+        "code": parts["code"],
+        "pixel+code": scorer.combine(parts),
+    }
+
+
+def one_class_run(
+    x_fit,
+    x_val,
+    x_eval,
     build_model: Callable[[], object],
+    *,
     epochs: int,
-    batch_size: int = 128,
-    min_steps: int = 0,
-    val_fraction: float = 0.1,
-    pca_components: int = 16,
-    ocsvm_max_train: int | None = 2000,
+    batch_size: int,
+    lr: float = 3e-3,
     seed: int = 0,
-    return_scores: bool = False,
-):
-    """Train an autoencoder on one class and report each method's test AUROC.
+    k: int = 5,
+    pca_components: Sequence[int] = (16, 32),
+    ocsvm_grid: Sequence[tuple] = ((0.1, ("scale", 1.0)),),
+    iforest_grid: Sequence = ("auto",),
+    untrained: bool = True,
+    steps_per_execution: int = 1,
+) -> dict[str, np.ndarray]:
+    """Every detector of the one-class table, fitted on the same normal images ``x_fit``.
 
-    The training images of ``normal_class`` are split into training and validation parts
-    (``val_fraction``); the autoencoder, PCA, the One-Class SVM and the Isolation Forest all fit on
-    the training part only. The test set is the whole of ``x_test``: images of ``normal_class``
-    are normal, every other class is an anomaly (the positive class).
+    One autoencoder is built (``build_model()``, seeded with ``seed``) and trained on ``x_fit`` with
+    :func:`aelib.training.fit_autoencoder`; its four candidate scores (:data:`AE_SCORES`) are
+    computed, with ``x_val`` (normal images it did not train on) standardising the parts. With
+    ``untrained=True`` the same four scores are also computed from the model *before* training,
+    the reference that shows what training adds. The baselines fit on the same ``x_fit``: PCA's
+    reconstruction error at each size in ``pca_components``, a kNN distance in a whitened PCA code
+    of the largest size (the linear twin of the autoencoder's code score), a One-Class SVM for each
+    ``(nu, gamma)`` of ``ocsvm_grid`` and an Isolation Forest for each ``max_samples`` of
+    ``iforest_grid``.
 
     Args:
-        build_model: returns a fresh, uncompiled autoencoder (it is compiled with Adam and MSE).
-        epochs, batch_size: for the autoencoder's ``fit``.
-        min_steps: the least number of gradient steps the autoencoder takes. On a small training
-            set the batch is first made smaller (down to a size that gives 8 steps per epoch, but
-            never below 8 images) and then the epochs are raised until ``min_steps`` is reached.
-            With enough images (``epochs * n_train / batch_size >= min_steps``) nothing changes.
+        x_fit, x_val: normal images (disjoint), shape ``(n, h, w, c)``.
+        x_eval: the images to score (a test set, possibly with normal calibration images in front).
+        steps_per_execution: training steps per compiled call (a speed setting only).
 
     Returns:
-        ``{"class": normal_class, "ae_mse": ..., "ae_pixel": ..., "ae_code": ..., "ae_score": ...,
-        "pca": ..., "ocsvm": ..., "iforest": ...}``: AUROCs, where ``ae_mse`` ranks by the plain
-        mean squared error, ``ae_pixel`` and ``ae_code`` by the two parts of :class:`AEScorer`
-        alone, and ``ae_score`` by its combined score (all from the same model).
-        With ``return_scores=True``, a pair ``(aurocs, scores)`` where ``scores`` maps the same
-        method names to the test scores ``(n_test,)`` and ``"is_anomaly"`` to the test labels.
+        Method name -> scores of ``x_eval`` ``(n_eval,)``, higher = more anomalous. Names:
+        ``"ae:<score>"`` and ``"ae0:<score>"`` (untrained) for each of :data:`AE_SCORES`,
+        ``"pca:<n>"``, ``"pca_code:<n>"``, ``"ocsvm:<nu>,<gamma>"``, ``"iforest:<max_samples>"``;
+        see :func:`ocsvm_key` and :func:`iforest_key`.
     """
     import keras
 
-    x_train, x_test = np.asarray(x_train), np.asarray(x_test)
-    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    if len(x_train) != len(y_train) or len(x_test) != len(y_test):
-        raise ValueError("one_class_experiment(): images and labels differ in length")
-    frac = _real(val_fraction, "one_class_experiment", "val_fraction", 0.0, 1.0)
-    normal = x_train[y_train == normal_class]
-    if len(normal) < 10:
-        raise ValueError(
-            f"one_class_experiment(): class {normal_class!r} has {len(normal)} training images; need at least 10"
-        )
-    is_anomaly = y_test != normal_class
-    if is_anomaly.all() or not is_anomaly.any():
-        raise ValueError(
-            f"one_class_experiment(): the test set must hold class {normal_class!r} and others"
-        )
-    order = np.random.default_rng(seed).permutation(len(normal))
-    n_val = max(2, int(round(frac * len(normal))))
-    x_val, x_fit = normal[order[:n_val]], normal[order[n_val:]]
+    from .training import fit_autoencoder
 
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+    x_fit, x_val, x_eval = (np.asarray(a, dtype=np.float32) for a in (x_fit, x_val, x_eval))
+    for name, a in (("x_fit", x_fit), ("x_val", x_val), ("x_eval", x_eval)):
+        if a.ndim < 2 or len(a) < 2:
             raise ValueError(
-                f"one_class_experiment(): {name} must be a positive int, got {value!r}"
+                f"one_class_run(): {name} must hold at least 2 images, got shape {a.shape}"
             )
-    if isinstance(min_steps, bool) or not isinstance(min_steps, (int, np.integer)) or min_steps < 0:
-        raise ValueError(
-            f"one_class_experiment(): min_steps must be an int >= 0, got {min_steps!r}"
-        )
-    batch, n_epochs = int(batch_size), int(epochs)
-    if n_epochs * math.ceil(len(x_fit) / batch) < min_steps:
-        batch = min(batch, max(8, len(x_fit) // 8))
-        n_epochs = max(n_epochs, math.ceil(min_steps / math.ceil(len(x_fit) / batch)))
-
+    if not pca_components:
+        raise ValueError("one_class_run(): pca_components must name at least one size")
+    seed = _validate.integer(seed, "seed", "one_class_run", minimum=0)
+    k = _validate.integer(k, "k", "one_class_run", minimum=1)
     keras.utils.set_random_seed(seed)
     model = build_model()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    model.fit(x_fit, x_fit, epochs=n_epochs, batch_size=batch, shuffle=True, verbose=0)
-    scorer = AEScorer(model).fit(x_fit, x_val)
-    parts = scorer.parts(x_test)
-    scores = {
-        "ae_mse": parts["mse"],
-        "ae_pixel": parts["pixel"],
-        "ae_code": parts["code"],
-        "ae_score": scorer.combine(parts),
-        "pca": pca_scores(x_fit, x_test, pca_components),
-        "ocsvm": ocsvm_scores(x_fit, x_test, max_train=ocsvm_max_train, seed=seed),
-        "iforest": iforest_scores(x_fit, x_test, seed=seed),
-    }
-    aurocs = {"class": int(normal_class), **{k: auroc(v, is_anomaly) for k, v in scores.items()}}
-    if return_scores:
-        return aurocs, {**scores, "is_anomaly": is_anomaly}
-    return aurocs
+    out: dict[str, np.ndarray] = {}
+    if untrained:
+        for name, s in _ae_candidates(model, x_fit, x_val, x_eval, k).items():
+            out[f"ae0:{name}"] = s
+    fit_autoencoder(
+        model,
+        x_fit,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        steps_per_execution=steps_per_execution,
+    )
+    for name, s in _ae_candidates(model, x_fit, x_val, x_eval, k).items():
+        out[f"ae:{name}"] = s
+    a, b = _flat(x_fit, "one_class_run", "x_fit"), _flat(x_eval, "one_class_run", "x_eval")
+    sizes = [_n_components(n, a, "one_class_run") for n in pca_components]
+    out.update(_pca_family(a, b, sizes, code_size=max(sizes), k=k))
+    for nu, gamma in ocsvm_grid:
+        out[ocsvm_key(nu, gamma)] = ocsvm_scores(x_fit, x_eval, nu=nu, gamma=gamma, seed=seed)
+    for max_samples in iforest_grid:
+        out[iforest_key(max_samples)] = iforest_scores(
+            x_fit, x_eval, max_samples=max_samples, seed=seed
+        )
+    return out
+
+
+def ocsvm_key(nu, gamma) -> str:
+    """The method name :func:`one_class_run` gives a One-Class SVM setting, e.g. ``"ocsvm:0.1,scale*1"``."""
+    g = f"scale*{gamma[1]:g}" if isinstance(gamma, tuple) else str(gamma)
+    return f"ocsvm:{nu:g},{g}"
+
+
+def iforest_key(max_samples) -> str:
+    """The method name :func:`one_class_run` gives an Isolation Forest setting."""
+    return f"iforest:{max_samples}"
+
+
+def best_setting(aurocs: Mapping[str, Sequence[float]], prefix: str) -> str:
+    """Among the methods whose name starts with ``prefix``, the one with the highest mean AUROC.
+
+    Args:
+        aurocs: method name -> AUROCs (one per design task; all the same length).
+
+    Raises:
+        ValueError: no method has that prefix.
+    """
+    names = [m for m in aurocs if m.startswith(prefix)]
+    if not names:
+        raise ValueError(f"best_setting(): no method starts with {prefix!r}")
+    return max(names, key=lambda m: float(np.mean(aurocs[m])))
 
 
 def format_table(
@@ -633,8 +634,10 @@ def format_table(
     """A plain-text table of per-class AUROCs, one row per class and a last row of means.
 
     Args:
-        rows: one mapping per class with a ``"class"`` key and one AUROC (in [0, 1]) per method,
-            as :func:`one_class_experiment` returns.
+        rows: one mapping per class with a ``"class"`` key and, per method, either one AUROC (in
+            [0, 1]) or a sequence of AUROCs, one per seed. With sequences each cell reads
+            ``mean ± std`` over the seeds, and the last row is the mean over classes computed per
+            seed, then its mean ± std over seeds (so every row must hold the same seeds).
         class_names: names indexed by class number.
         columns: which methods to show, as a list of keys or a dict key -> column header
             (default: every key but ``"class"`` of the first row).
@@ -642,131 +645,40 @@ def format_table(
     """
     if not rows:
         raise ValueError("format_table(): no rows")
+    digits = _validate.integer(digits, "digits", "format_table", minimum=0)
     if columns is None:
         columns = [k for k in rows[0] if k != "class"]
     headers = dict(columns) if isinstance(columns, Mapping) else {k: k for k in columns}
     missing = [k for k in headers if any(k not in r for r in rows)]
     if missing:
         raise ValueError(f"format_table(): columns {missing} are missing from some rows")
+
+    def values(r, k) -> np.ndarray:
+        return np.atleast_1d(np.asarray(r[k], dtype=float)) * scale
+
+    n_seeds = {len(values(r, k)) for r in rows for k in headers}
+    if len(n_seeds) != 1:
+        raise ValueError(f"format_table(): cells hold different numbers of seeds {sorted(n_seeds)}")
+    spread = n_seeds.pop() > 1
+
+    def cell(v: np.ndarray) -> str:
+        if not spread:
+            return f"{v[0]:.{digits}f}"
+        return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
     body = []
     for r in rows:
         c = int(r["class"])
         name = f"{c} {class_names[c]}" if class_names is not None else str(c)
-        body.append([name] + [float(r[k]) * scale for k in headers])
-    means = ["mean"] + [
-        float(np.mean([row[i] for row in body])) for i in range(1, len(headers) + 1)
-    ]
-    width = max(*(len(h) for h in headers.values()), len(f"{100 * scale:.{digits}f}")) + 2
+        body.append([name] + [cell(values(r, k)) for k in headers])
+    per_seed_means = [np.mean([values(r, k) for r in rows], axis=0) for k in headers]
+    means = ["mean"] + [cell(v) for v in per_seed_means]
+    width = max(*(len(h) for h in headers.values()), *(len(c) for row in body for c in row[1:])) + 2
     first = max(len(str(row[0])) for row in [*body, means, ["class"]]) + 2
     lines = [f"{'class':<{first}}" + "".join(f"{h:>{width}}" for h in headers.values())]
-    for row in body:
-        lines.append(f"{row[0]:<{first}}" + "".join(f"{v:>{width}.{digits}f}" for v in row[1:]))
-    lines.append("-" * len(lines[0]))
-    lines.append(f"{means[0]:<{first}}" + "".join(f"{v:>{width}.{digits}f}" for v in means[1:]))
+    for row in [*body, None, means]:
+        if row is None:
+            lines.append("-" * len(lines[0]))
+            continue
+        lines.append(f"{row[0]:<{first}}" + "".join(f"{v:>{width}}" for v in row[1:]))
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------
-# Figures
-
-
-def score_histograms(
-    normal,
-    anomalous,
-    thresholds: Mapping[str, float] | None = None,
-    title: str = "reconstruction error of test images",
-    xlabel: str = "error per image",
-    bins: int = 50,
-    logx: bool = True,
-    ax=None,
-):
-    """Overlaid histograms of the scores of normal and anomalous images, each group normalised to
-    sum to one (so a small group is as visible as a large one), with one vertical line per
-    threshold. Returns the Figure.
-
-    Args:
-        normal, anomalous: 1-D scores.
-        thresholds: label -> value, drawn as dashed lines.
-        logx: logarithmic bins and axis (errors span decades); needs positive scores.
-    """
-    import matplotlib.pyplot as plt
-
-    a = _errors(normal, "score_histograms", "normal")
-    b = _errors(anomalous, "score_histograms", "anomalous")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 3.8))
-    else:
-        fig = ax.figure
-    both = np.concatenate([a, b])
-    if logx:
-        if both.min() <= 0:
-            raise ValueError("score_histograms(): logx=True needs positive scores; pass logx=False")
-        edges = np.geomspace(both.min(), both.max(), bins + 1)
-        ax.set_xscale("log")
-    else:
-        edges = np.linspace(both.min(), both.max(), bins + 1)
-    for values, color, label in ((a, "tab:blue", "normal"), (b, "tab:red", "anomalous")):
-        weights = np.full(len(values), 1.0 / len(values))
-        ax.hist(
-            values,
-            bins=edges,
-            weights=weights,
-            alpha=0.55,
-            color=color,
-            label=f"{label} (n={len(values)})",
-        )
-    styles = ["--", "-.", ":", (0, (5, 1))]
-    for i, (label, t) in enumerate((thresholds or {}).items()):
-        ax.axvline(
-            t, color="black", ls=styles[i % len(styles)], lw=1.3, label=f"threshold: {label}"
-        )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("share of the group per bin")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def roc_pr_curves(scores: Mapping[str, np.ndarray], is_anomaly, title: str | None = None):
-    """ROC curve (true-positive rate against false-positive rate) and precision-recall curve for
-    one or more named scores on the same images, the anomaly being the positive class. The legend
-    gives AUROC and AUPRC; dotted lines show chance (the diagonal; the share of anomalies).
-    Returns the Figure."""
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import precision_recall_curve, roc_curve
-
-    if not scores:
-        raise ValueError("roc_pr_curves(): no scores given")
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
-    lab = None
-    for name, s in scores.items():
-        s = _errors(s, "roc_pr_curves", f"scores[{name!r}]")
-        lab = _labels(is_anomaly, len(s), "roc_pr_curves")
-        fpr, tpr, _ = roc_curve(lab, s)
-        prec, rec, _ = precision_recall_curve(lab, s)
-        ax1.plot(fpr, tpr, lw=1.5, label=f"{name} (AUROC {auroc(s, lab):.3f})")
-        ax2.step(rec, prec, where="post", lw=1.5, label=f"{name} (AUPRC {auprc(s, lab):.3f})")
-    ax1.plot([0, 1], [0, 1], ":", color="gray", label="chance")
-    ax2.axhline(lab.mean(), ls=":", color="gray", label=f"chance ({lab.mean():.2f})")
-    ax1.set(
-        xlabel="false-positive rate (normal images flagged)",
-        ylabel="true-positive rate (recall)",
-        title="ROC",
-        xlim=(0, 1),
-        ylim=(0, 1.01),
-    )
-    ax2.set(
-        xlabel="recall (anomalies flagged)",
-        ylabel="precision (flagged that are anomalies)",
-        title="precision-recall",
-        xlim=(0, 1),
-        ylim=(0, 1.01),
-    )
-    for ax in (ax1, ax2):
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left" if ax is ax2 else "lower right")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig

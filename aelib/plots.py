@@ -1,4 +1,7 @@
-"""Figures used across the notebooks. Each returns the matplotlib Figure it drew."""
+"""Figures used across the notebooks. Each returns the matplotlib Figure it drew.
+
+:func:`score_histograms` and :func:`roc_pr_curves` show a detector's scores, the anomaly being the
+positive class (as in :mod:`aelib.metrics`)."""
 
 from __future__ import annotations
 
@@ -195,5 +198,109 @@ def scatter2d(
     ax.set_xlabel("code 1")
     ax.set_ylabel("code 2")
     ax.legend(markerscale=3, fontsize=7, loc="best", framealpha=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def score_histograms(
+    normal,
+    anomalous,
+    thresholds: Mapping[str, float] | None = None,
+    title: str = "reconstruction error of test images",
+    xlabel: str = "error per image",
+    bins: int = 50,
+    logx: bool = True,
+    ax=None,
+):
+    """Overlaid histograms of the scores of normal and anomalous images, each group normalised to
+    sum to one (so a small group is as visible as a large one), with one vertical line per
+    threshold. Returns the Figure.
+
+    Args:
+        normal, anomalous: 1-D scores.
+        thresholds: label -> value, drawn as dashed lines.
+        logx: logarithmic bins and axis (errors span decades); needs positive scores.
+    """
+    plt = _plt()
+    a = _validate.values_1d(normal, "normal", "score_histograms")
+    b = _validate.values_1d(anomalous, "anomalous", "score_histograms")
+    bins = _validate.integer(bins, "bins", "score_histograms", minimum=1)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+    else:
+        fig = ax.figure
+    both = np.concatenate([a, b])
+    if logx:
+        if both.min() <= 0:
+            raise ValueError("score_histograms(): logx=True needs positive scores; pass logx=False")
+        edges = np.geomspace(both.min(), both.max(), bins + 1)
+        ax.set_xscale("log")
+    else:
+        edges = np.linspace(both.min(), both.max(), bins + 1)
+    for values, color, label in ((a, "tab:blue", "normal"), (b, "tab:red", "anomalous")):
+        weights = np.full(len(values), 1.0 / len(values))
+        ax.hist(
+            values,
+            bins=edges,
+            weights=weights,
+            alpha=0.55,
+            color=color,
+            label=f"{label} (n={len(values)})",
+        )
+    styles = ["--", "-.", ":", (0, (5, 1))]
+    for i, (label, t) in enumerate((thresholds or {}).items()):
+        ax.axvline(
+            t, color="black", ls=styles[i % len(styles)], lw=1.3, label=f"threshold: {label}"
+        )
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of the group per bin")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def roc_pr_curves(scores: Mapping[str, np.ndarray], is_anomaly, title: str | None = None):
+    """ROC curve (true-positive rate against false-positive rate) and precision-recall curve for
+    one or more named scores on the same images, the anomaly being the positive class. The legend
+    gives AUROC and AUPRC; dotted lines show chance (the diagonal; the share of anomalies).
+    Returns the Figure."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    from .metrics import auprc, auroc
+
+    plt = _plt()
+    if not scores:
+        raise ValueError("roc_pr_curves(): no scores given")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.2))
+    lab = None
+    for name, s in scores.items():
+        s = _validate.values_1d(s, f"scores[{name!r}]", "roc_pr_curves")
+        lab = _validate.binary_labels(is_anomaly, len(s), "roc_pr_curves")
+        fpr, tpr, _ = roc_curve(lab, s)
+        prec, rec, _ = precision_recall_curve(lab, s)
+        ax1.plot(fpr, tpr, lw=1.5, label=f"{name} (AUROC {auroc(s, lab):.3f})")
+        ax2.step(rec, prec, where="post", lw=1.5, label=f"{name} (AUPRC {auprc(s, lab):.3f})")
+    ax1.plot([0, 1], [0, 1], ":", color="gray", label="chance")
+    ax2.axhline(lab.mean(), ls=":", color="gray", label=f"chance ({lab.mean():.2f})")
+    ax1.set(
+        xlabel="false-positive rate (normal images flagged)",
+        ylabel="true-positive rate (recall)",
+        title="ROC",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
+    ax2.set(
+        xlabel="recall (anomalies flagged)",
+        ylabel="precision (flagged that are anomalies)",
+        title="precision-recall",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
+    for ax in (ax1, ax2):
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc="lower left" if ax is ax2 else "lower right")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -4,19 +4,16 @@ A profile is data, not code paths: notebooks read ``P.epochs`` or ``P.n_train`` 
 the profile's name. ``full`` is the real lesson (the default, and what the committed outputs show);
 ``quick`` is the smoke run that CI executes, small enough for a minute per notebook on two CPU cores.
 
-A profile may carry sizes for a GPU (``on_gpu``): :func:`aelib.setup` applies them when TensorFlow
-sees a GPU, so the same notebook trains longer where training is cheap. ``$AELIB_DEVICE`` (``cpu``
-or ``gpu``) overrides the detection, for instance to check the GPU sizes' claims on a CPU.
+The sizes are the same on every device: a GPU makes a run faster, never different, so the numbers
+in the committed outputs are the numbers a learner gets anywhere.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 ENV_VAR = "AELIB_PROFILE"
-DEVICE_VAR = "AELIB_DEVICE"
-DEVICES = ("cpu", "gpu")
 
 
 @dataclass(frozen=True)
@@ -38,8 +35,6 @@ class Profile:
         lr_grid: the learning rates a search on validation data tries, for a model and its baseline.
         dpi: resolution of inline figures.
         extra: free-form additions.
-        on_gpu: the fields that change where a GPU is present (see :meth:`for_device`).
-        device: ``"cpu"`` or ``"gpu"``: which sizes these are.
     """
 
     name: str
@@ -56,32 +51,6 @@ class Profile:
     lr_grid: tuple[float, ...] = (1e-3, 3e-3)
     dpi: int = 72
     extra: dict = field(default_factory=dict)
-    on_gpu: dict = field(default_factory=dict)
-    device: str = "cpu"
-
-    def __post_init__(self):
-        settable = set(self.__dataclass_fields__) - {"name", "on_gpu", "device"}
-        unknown = set(self.on_gpu) - settable
-        if unknown:
-            raise ValueError(f"profile {self.name!r}: on_gpu cannot set {sorted(unknown)}")
-        if self.device not in DEVICES:
-            raise ValueError(
-                f"profile {self.name!r}: device must be one of {DEVICES}, got {self.device!r}"
-            )
-
-    def for_device(self, device: str) -> Profile:
-        """These sizes for ``device`` (``"cpu"`` or ``"gpu"``): ``on_gpu`` applied on a GPU.
-
-        Raises:
-            ValueError: an unknown device name.
-        """
-        device = str(device).strip().lower()
-        if device not in DEVICES:
-            raise ValueError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
-        base = PROFILES.get(self.name, self) if self.device != "cpu" else self
-        if device == "cpu":
-            return base
-        return replace(base, device="gpu", **base.on_gpu)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -133,11 +102,57 @@ PROFILES: dict[str, Profile] = {
             "03_lr": 3e-3,
             "03_early_steps": 32,
             "03_steps_per_execution": 8,
+            # 04, full
+            "04_n_fit": 12_000,  # training images of every autoencoder (and the PCA and prior sets)
+            "04_n_val": 1_000,  # validation images: learning curves, tuning of every method
+            "04_n_tune": 200,  # validation images each classical method is tuned on
+            "04_n_tune_bm3d": 60,  # BM3D costs about 0.1 s per image: fewer to tune on
+            "04_n_eval": 500,  # test images every method is scored on (BM3D included)
+            "04_epochs": 12,
+            "04_batch": 64,  # small batches: the number of steps is what this model needs
+            "04_lr": 2e-3,
+            "04_steps_per_execution": 8,
+            "04_sigma_high": 1.5,  # the high noise level of the E[x | noisy x] section
+            "04_high_epochs": 12,  # epochs of the autoencoders trained at that level
+            "04_memo_n": 512,  # the fixed-copy experiment's training images
+            "04_memo_epochs": 40,
+            # 05, full
+            "05_n_train": None,  # binarised training images (None: all 54,000 left after validation)
+            "05_n_val": 6_000,  # validation images carved from the training split
+            "05_n_test": None,  # test images for figures (None: all 10,000)
+            "05_n_eval": 1_000,  # test images behind every -ELBO / IW-NLL number
+            "05_batch": 256,
+            "05_lr": 1e-3,
+            "05_epochs": 20,  # the latent-16 VAEs of sections 5 and 8.3 (with and without warm-up)
+            "05_warmup_epochs": 10,  # KL warm-up over the first half
+            "05_2d_epochs": 10,
+            "05_sweep_n_train": 20_000,  # the beta sweep's and the plain autoencoders' images
+            "05_sweep_epochs": 10,
+            "05_iw_samples": 200,  # importance samples k
+            "05_iw_repeats": 3,  # repeats with fresh noise: the Monte-Carlo error
+            "05_prior_samples": 5_000,  # decoded samples per generator in the sampled NLL
+            "05_mnist_epochs": 20,
+            # 06, full
+            "06_digit_n_train": 4_000,  # MNIST images for the digit-1 example (all of the sample)
+            "06_digit_epochs": 60,  # ~360 normal images: small batches, many epochs
+            "06_digit_batch": 32,
+            "06_design_classes": 10,  # MNIST digits the scores and baseline settings are chosen on
+            "06_design_n_val": 50,  # normal validation images per digit (the rest, ~310, train)
+            "06_design_epochs": 30,
+            "06_design_batch": 32,
+            "06_classes": 10,  # Fashion-MNIST classes in the table
+            "06_n_fit": 2_000,  # training images per class, the same for every detector
+            "06_n_val": 500,  # normal images that standardise the score's parts
+            "06_n_cal": 1_000,  # normal images that set the threshold
+            "06_n_test": None,  # Fashion-MNIST test images (None: all 10,000)
+            "06_epochs": 10,
+            "06_batch": 64,
+            "06_lr": 3e-3,
+            "06_steps_per_execution": 8,  # a speed setting only
+            "06_ocsvm_nu": (0.05, 0.1, 0.5),
+            "06_ocsvm_gamma": (0.3, 1.0, 3.0),  # multiples of scikit-learn's "scale" gamma
+            "06_iforest_max_samples": (64, 128, 256),
         },
-        # On a GPU, half as many epochs again for the notebooks that read these fields (04-06);
-        # their checks pass with these sizes (verified on a CPU with AELIB_DEVICE=gpu; see the
-        # README's Speed section). 01-03 read their own sizes from `extra`, the same on any device.
-        on_gpu={"epochs": 30, "sweep_epochs": 15},
     ),
     "quick": Profile(
         name="quick",
@@ -183,29 +198,64 @@ PROFILES: dict[str, Profile] = {
             "03_lr": 3e-3,
             "03_early_steps": 32,
             "03_steps_per_execution": 8,
+            # 04, quick
+            "04_n_fit": 5_000,
+            "04_n_val": 500,
+            "04_n_tune": 60,
+            "04_n_tune_bm3d": 12,
+            "04_n_eval": 80,
+            "04_epochs": 8,
+            "04_batch": 64,
+            "04_lr": 3e-3,
+            "04_steps_per_execution": 8,
+            "04_sigma_high": 1.5,
+            "04_high_epochs": 4,
+            "04_memo_n": 256,
+            "04_memo_epochs": 20,
+            # 05, quick
+            "05_n_train": 10_000,
+            "05_n_val": 6_000,
+            "05_n_test": 2_000,
+            "05_n_eval": 500,
+            "05_batch": 64,  # small batches and a larger step: units collapse within ~1,000 steps
+            "05_lr": 6e-3,
+            "05_epochs": 8,
+            "05_warmup_epochs": 4,
+            "05_2d_epochs": 2,
+            "05_sweep_n_train": 5_000,  # 625 steps: fewer, and the VAE's samples no longer lead
+            "05_sweep_epochs": 8,
+            "05_iw_samples": 20,
+            "05_iw_repeats": 3,
+            "05_prior_samples": 2_000,
+            "05_mnist_epochs": 2,
+            # 06, quick
+            "06_digit_n_train": 4_000,
+            "06_digit_epochs": 24,
+            "06_digit_batch": 32,
+            "06_design_classes": 3,
+            "06_design_n_val": 50,
+            "06_design_epochs": 10,
+            "06_design_batch": 32,
+            "06_classes": 3,
+            "06_n_fit": 500,
+            "06_n_val": 200,
+            "06_n_cal": 300,
+            "06_n_test": 1_500,
+            "06_epochs": 6,
+            "06_batch": 32,
+            "06_lr": 3e-3,
+            "06_steps_per_execution": 8,
+            "06_ocsvm_nu": (0.05, 0.1, 0.5),
+            "06_ocsvm_gamma": (0.3, 1.0, 3.0),
+            "06_iforest_max_samples": (64, 128, 256),
+            # one value per grid: the search still runs on validation data, with nothing to choose
         },
     ),
 }
 
 
-def device_from_env(default: str) -> str:
-    """``$AELIB_DEVICE`` (``cpu`` or ``gpu``) when set, else ``default``.
-
-    Raises:
-        ValueError: ``$AELIB_DEVICE`` holds something else; the message names it.
-    """
-    value = os.environ.get(DEVICE_VAR, "").strip().lower()
-    if not value:
-        return default
-    if value not in DEVICES:
-        raise ValueError(f"unknown ${DEVICE_VAR} {value!r}: expected one of {', '.join(DEVICES)}")
-    return value
-
-
 def get_profile(name: str | None = None) -> Profile:
     """Return the profile called ``name``, or the one named by ``$AELIB_PROFILE`` (default ``full``).
-
-    These are the CPU sizes; :meth:`Profile.for_device` gives the sizes for a GPU.
 
     Raises:
         ValueError: the name is not one of ``PROFILES``; the message lists the valid names.

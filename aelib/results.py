@@ -19,21 +19,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ._paths import project_root
 from .runtime import current_notebook, current_profile, device_name
 
 ENV_VAR = "AELIB_RESULTS_DIR"
 
 
 def results_dir() -> Path:
-    """``$AELIB_RESULTS_DIR``, or ``results/`` in the current directory's project root."""
+    """``$AELIB_RESULTS_DIR``, else ``results/`` in the project root (:func:`aelib._paths.project_root`;
+    a notebook runs in ``notebooks/`` and still finds the folder above), else in the current directory."""
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    here = Path.cwd()
-    # Notebooks run with notebooks/ as the working directory; keep results at the project root.
-    if here.name == "notebooks" and (here.parent / "pyproject.toml").exists():
-        here = here.parent
-    return here / "results"
+    return (project_root() or Path.cwd()) / "results"
 
 
 def _plain(value):
@@ -145,7 +143,6 @@ def record(notebook: str | None = None, **metrics) -> None:
     payload = {
         "notebook": name,
         "profile": prof.name,
-        "sizes": prof.device,
         "recorded_at": stamp,
         "machine": device_name(),
         "metrics": _plain(metrics),
@@ -215,10 +212,6 @@ def load_results(directory: Path | str | None = None, skip_bad: bool = False) ->
             continue
         found[str(data.get("notebook", path.stem))] = data
     return found
-
-
-README_BEGIN = "<!-- results:begin (made by `aelib results --readme`) -->"
-README_END = "<!-- results:end -->"
 
 
 def results_markdown(records: dict[str, dict]) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .profiles import Profile, device_from_env, get_profile
+from .profiles import Profile, get_profile
 
 _state: dict = {"notebook": None, "profile": None, "seed": None}
 
@@ -172,18 +172,11 @@ def gpu_names() -> list[str]:
     return names
 
 
-def _has_gpu() -> bool:
-    return bool(gpu_names())
-
-
 def setup(notebook: str | None = None, seed: int = 42, profile: str | None = None) -> Profile:
     """Prepare a notebook or script run and return its :class:`~aelib.profiles.Profile`.
 
     Under ``aelib audit`` (``$AELIB_AUDIT`` set) it also switches training off: every Keras
     ``fit`` runs zero epochs, and :func:`aelib.check` records verdicts instead of raising.
-
-    The profile's GPU sizes (``on_gpu``) apply when TensorFlow sees a GPU, or when
-    ``$AELIB_DEVICE`` is ``gpu``; ``$AELIB_DEVICE=cpu`` keeps the CPU sizes on any machine.
 
     Args:
         notebook: the notebook's name (``"01_autoencoder_vs_pca"``), used by :func:`aelib.record`.
@@ -191,10 +184,9 @@ def setup(notebook: str | None = None, seed: int = 42, profile: str | None = Non
         profile: a profile name; default ``$AELIB_PROFILE`` or ``"full"``.
 
     Raises:
-        ValueError: unknown profile name or ``$AELIB_DEVICE`` (the message lists the valid ones).
+        ValueError: unknown profile name (the message lists the valid ones).
     """
     prof = get_profile(profile)
-    device = device_from_env("")  # checked before the slow imports
     import_tensorflow()
     random.seed(seed)
     np.random.seed(seed)
@@ -203,7 +195,6 @@ def setup(notebook: str | None = None, seed: int = 42, profile: str | None = Non
     keras.utils.set_random_seed(seed)
     if training_off():
         _switch_off_training()
-    prof = prof.for_device(device or ("gpu" if _has_gpu() else "cpu"))
     try:
         import tensorflow as tf
 
@@ -230,8 +221,7 @@ def describe(prof: Profile | None = None) -> str:
     prof = prof or get_profile()
     import keras
 
-    sizes = f" ({prof.device.upper()} sizes)" if prof.on_gpu else ""
-    parts = [f"profile={prof.name}{sizes}", f"keras={keras.__version__}"]
+    parts = [f"profile={prof.name}", f"keras={keras.__version__}"]
     try:
         import tensorflow as tf
 

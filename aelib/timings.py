@@ -1,6 +1,6 @@
-"""The run-time record: how long each notebook took, per profile and machine, as JSON, and the
-Markdown table the README shows (``aelib run --runtimes FILE`` writes it, ``aelib runtimes FILE``
-prints it).
+"""The run-time record: how long each notebook took, per profile and machine, as JSON, and its
+Markdown table (``aelib run --runtimes FILE`` writes the record, ``aelib runtimes FILE`` prints the
+table, the checkout's ``tools/readme_tables.py`` puts it into the README).
 
 Layout: ``{"<profile> @ <device>": {"profile": ..., "device": ..., "notebooks": {"<name>":
 {"seconds": ..., "slowest_cells": [[cell, seconds], ...], "date": "YYYY-MM-DD", "keras": ...,
@@ -178,26 +178,3 @@ def runtimes_markdown(record: dict) -> str:
             f"{backend}, Keras {first.get('keras', '?')}."
         )
     return "\n".join(lines)
-
-
-README_BEGIN = "<!-- runtimes:begin (made by `aelib runtimes --readme`) -->"
-README_END = "<!-- runtimes:end -->"
-
-
-def replace_block(
-    text: str,
-    table: str,
-    begin: str = README_BEGIN,
-    end: str = README_END,
-    name: str = "run-time",
-) -> str:
-    """``text`` with the part between the marker lines ``begin`` and ``end`` replaced by ``table``.
-
-    Raises:
-        ValueError: a marker is missing; the message names both and the block (``name``).
-    """
-    if begin not in text or end not in text:
-        raise ValueError(f"no {name} block: the file needs the lines {begin} and {end}")
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{begin}\n{table}\n{end}{tail}"

@@ -27,7 +27,7 @@ import numpy as np
 from keras import ops
 
 from . import _validate
-from .models import _check_code, _check_filters, _check_out, _check_shape
+from .models import ACTIVATIONS_OUT
 
 METHODS: tuple[str, ...] = (
     "nearest",
@@ -219,10 +219,10 @@ def upsampling_autoencoder(
     layers = keras.layers
     fn = "upsampling_autoencoder"
     _check_method(method, fn)
-    shape = _check_shape(input_shape, fn)
-    code_size = _check_code(code_size, fn)
-    _check_out(output_activation, fn)
-    filters, (fh, fw) = _check_filters(filters, shape, fn)
+    shape = _validate.shape(input_shape, fn)
+    code_size = _validate.integer(code_size, "code_size", fn, minimum=1)
+    _validate.choice(output_activation, "output_activation", fn, ACTIVATIONS_OUT)
+    filters, (fh, fw) = _validate.halving_filters(filters, shape, fn)
     unpool = method == "unpool"
 
     enc_in = keras.Input(shape=shape, name="image")

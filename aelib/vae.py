@@ -15,9 +15,12 @@ ELBO, always with weight 1 on the KL term), ``reconstruction`` (the expected neg
 ``reconstruction + beta * kl`` with the model's current ``beta`` (the beta-VAE of Higgins et al.
 2017), which :class:`KLWarmup` can ramp up from 0 (Bowman et al. 2016; Sonderby et al. 2016).
 
-Measures: :func:`importance_weighted_nll` (the bound of Burda et al. 2015 with ``k`` samples),
+Measures: :func:`importance_weighted_nll` (the bound of Burda et al. 2015 with ``k`` samples) and
+:func:`importance_weighted_summary` (its Monte-Carlo error and its spread over images, kept apart),
 :func:`active_units` (Burda et al. 2015's count of latent units the model uses) and
-:func:`gaussian_fit_kl` (how far a set of codes is from ``N(0, I)``).
+:class:`ActivityMonitor` (that count after every epoch), :func:`sampled_nll` (how well decoded samples
+explain held-out images, for a VAE and a plain autoencoder alike) and :func:`gaussian_fit_kl` (how far
+a set of codes is from ``N(0, I)``).
 
 Importing this module registers :class:`VAE` and :class:`Sampling` with Keras, which
 ``keras.models.load_model(path, safe_mode=True)`` needs to rebuild a saved ``.keras`` file.
@@ -32,7 +35,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .models import _check_filters, _check_shape
+from . import _validate
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("dense", "conv")
@@ -45,20 +48,11 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _check_latent(latent_dim, fn: str) -> int:
-    if (
-        isinstance(latent_dim, bool)
-        or not isinstance(latent_dim, (int, np.integer))
-        or latent_dim <= 0
-    ):
-        raise ValueError(f"{fn}(): latent_dim must be a positive int, got {latent_dim!r}")
-    return int(latent_dim)
+    return _validate.integer(latent_dim, "latent_dim", fn, minimum=1)
 
 
 def _check_widths(widths, what: str, fn: str) -> tuple[int, ...]:
-    widths = tuple(int(w) for w in widths)
-    if any(w <= 0 for w in widths):
-        raise ValueError(f"{fn}(): {what} must be positive ints, got {widths}")
-    return widths
+    return _validate.integers(widths, what, fn, minimum=1)
 
 
 def _check_beta(beta, fn: str) -> float:
@@ -343,8 +337,7 @@ class VAE(keras.Model):
 
     def generate(self, n: int, seed: int = 0) -> np.ndarray:
         """Decode ``n`` codes drawn from the prior ``N(0, I)``: ``(n, h, w, c)`` in [0, 1]."""
-        if not isinstance(n, (int, np.integer)) or n <= 0:
-            raise ValueError(f"VAE.generate(): n must be a positive int, got {n!r}")
+        n = _validate.integer(n, "n", "VAE.generate", minimum=1)
         z = (
             np.random.default_rng(seed)
             .standard_normal((int(n), self.latent_dim))
@@ -441,7 +434,7 @@ def dense_encoder(
 ):
     """Flatten, dense ``hidden`` layers, then two linear heads: ``(batch, h, w, c)`` to
     ``[z_mean, z_log_var]``, each ``(batch, latent_dim)``."""
-    shape = _check_shape(input_shape, "dense_encoder")
+    shape = _validate.shape(input_shape, "dense_encoder")
     latent_dim = _check_latent(latent_dim, "dense_encoder")
     hidden = _check_widths(hidden, "hidden widths", "dense_encoder")
     inputs = keras.Input(shape=shape, name="image")
@@ -462,7 +455,7 @@ def dense_decoder(
 ):
     """Dense ``hidden`` layers then a linear layer to every pixel: ``(batch, latent_dim)`` to
     unconstrained images ``(batch, h, w, c)`` (logits, or pre-sigmoid means)."""
-    shape = _check_shape(output_shape, "dense_decoder")
+    shape = _validate.shape(output_shape, "dense_decoder")
     latent_dim = _check_latent(latent_dim, "dense_decoder")
     hidden = _check_widths(hidden, "hidden widths", "dense_decoder")
     inputs = keras.Input(shape=(latent_dim,), name="z")
@@ -483,10 +476,10 @@ def conv_encoder(
 ):
     """Stride-2 convolutions (one per entry of ``filters``), flatten, two linear heads to
     ``[z_mean, z_log_var]``. Height and width must be divisible by ``2 ** len(filters)``."""
-    shape = _check_shape(input_shape, "conv_encoder")
+    shape = _validate.shape(input_shape, "conv_encoder")
     latent_dim = _check_latent(latent_dim, "conv_encoder")
     filters = _check_widths(filters, "filters", "conv_encoder")
-    filters, (fh, fw) = _check_filters(filters, shape, "conv_encoder")
+    filters, (fh, fw) = _validate.halving_filters(filters, shape, "conv_encoder")
     inputs = keras.Input(shape=shape, name="image")
     h = inputs
     for i, f in enumerate(filters):
@@ -509,10 +502,10 @@ def conv_decoder(
 ):
     """Dense to a small feature map, then stride-2 transposed convolutions back to ``output_shape``;
     the last one is linear with the image's channels (logits, or pre-sigmoid means)."""
-    shape = _check_shape(output_shape, "conv_decoder")
+    shape = _validate.shape(output_shape, "conv_decoder")
     latent_dim = _check_latent(latent_dim, "conv_decoder")
     filters = _check_widths(filters, "filters", "conv_decoder")
-    filters, (fh, fw) = _check_filters(filters, shape, "conv_decoder")
+    filters, (fh, fw) = _validate.halving_filters(filters, shape, "conv_decoder")
     inputs = keras.Input(shape=(latent_dim,), name="z")
     h = layers.Dense(fh * fw * filters[0], activation=activation, name="dec_dense")(inputs)
     h = layers.Reshape((fh, fw, filters[0]), name="to_feature_map")(h)
@@ -656,3 +649,118 @@ def gaussian_fit_kl(z) -> float:
     if sign <= 0:
         return float("inf")
     return float(0.5 * (np.trace(s) + m @ m - d - logdet))
+
+
+def importance_weighted_summary(
+    vae: VAE, x, k: int, repeats: int = 3, seed: int = 0, batch_size: int | None = None
+) -> dict:
+    """The IW-NLL of images ``x`` with its two kinds of error kept apart.
+
+    Runs :func:`importance_weighted_nll` ``repeats`` times on the same images with different noise
+    (seeds ``seed``, ``seed + 1``, ...). Two numbers then say how far to trust the mean:
+
+    * ``mc_se``: the Monte-Carlo error of the reported mean, the standard deviation of the
+      ``repeats`` image-means divided by ``sqrt(repeats)``: what drawing other codes would change;
+    * ``image_se``: the standard error from the choice of test images, the standard deviation over
+      images of the per-image estimate (averaged over repeats) divided by ``sqrt(n)``: what drawing
+      other test images would change.
+
+    Returns:
+        ``{"iw_nll": mean over repeats and images, "mc_se", "image_se", "repeat_means": list,
+        "per_image": (n,) array}``, all in nats per image. ``mc_se`` is NaN when ``repeats == 1``.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ValueError(
+            f"importance_weighted_summary(): repeats must be an int >= 1, got {repeats!r}"
+        )
+    runs = np.stack(
+        [
+            importance_weighted_nll(vae, x, k, batch_size=batch_size, seed=seed + r)
+            for r in range(int(repeats))
+        ]
+    )
+    means = runs.mean(axis=1)
+    per_image = runs.mean(axis=0)
+    return {
+        "iw_nll": float(means.mean()),
+        "mc_se": float(means.std(ddof=1) / math.sqrt(len(means))) if len(means) > 1 else math.nan,
+        "image_se": float(per_image.std(ddof=1) / math.sqrt(len(per_image)))
+        if len(per_image) > 1
+        else math.nan,
+        "repeat_means": means.tolist(),
+        "per_image": per_image,
+    }
+
+
+def sampled_nll(probabilities, x, eps: float = 1e-6, chunk: int = 500) -> np.ndarray:
+    """How well a generator's samples explain held-out binary images: ``-log (1/M) sum_m p(x | g_m)``.
+
+    ``g_1..g_M`` are the pixel probabilities the decoder gives for ``M`` codes drawn from the
+    distribution one would sample from (a VAE's prior, or a Gaussian fitted to an autoencoder's
+    codes), and ``p(x | g)`` is the product of independent Bernoulli pixels. This is the simple
+    Monte-Carlo estimate of the generator's likelihood with its own sampling distribution as the
+    proposal: on average an upper bound on its NLL that tightens as ``M`` grows. It needs no encoder,
+    so it treats any decoder with any code distribution alike.
+
+    Args:
+        probabilities: decoded images ``(M, ...)`` with values in [0, 1]; clipped to
+            ``[eps, 1 - eps]`` so that a saturated pixel costs a finite amount.
+        x: binary images ``(n, ...)`` of the same image shape.
+        eps: the clipping of the probabilities (> 0, < 0.5).
+        chunk: images per matrix product (a memory setting only).
+
+    Returns:
+        ``(n,)``: nats per image.
+    """
+    g = np.asarray(probabilities, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    if g.ndim < 2 or x.ndim != g.ndim or g.shape[1:] != x.shape[1:]:
+        raise ValueError(
+            f"sampled_nll(): probabilities (M, ...) and x (n, ...) need the same image shape, "
+            f"got {g.shape} and {x.shape}"
+        )
+    if not 0 < eps < 0.5:
+        raise ValueError(f"sampled_nll(): eps must be in (0, 0.5), got {eps!r}")
+    if g.size and (not np.isfinite(g).all() or g.min() < 0 or g.max() > 1):
+        raise ValueError("sampled_nll(): probabilities must lie in [0, 1]")
+    bad = int(np.count_nonzero((x != 0) & (x != 1)))
+    if bad:
+        raise ValueError(f"sampled_nll(): x must be binary, got {bad:,} non-binary values")
+    g = np.clip(g.reshape(len(g), -1), eps, 1 - eps)
+    log_on, log_off = np.log(g).T, np.log1p(-g).T  # (D, M)
+    flat = x.reshape(len(x), -1)
+    out = np.empty(len(flat))
+    for start in range(0, len(flat), chunk):
+        xb = flat[start : start + chunk]
+        log_p = xb @ log_on + (1 - xb) @ log_off  # (b, M)
+        top = log_p.max(axis=1, keepdims=True)
+        out[start : start + chunk] = -(top[:, 0] + np.log(np.exp(log_p - top).mean(axis=1)))
+    return out
+
+
+class ActivityMonitor(keras.callbacks.Callback):
+    """Record each latent unit's activity (:func:`unit_activity`) on fixed images after every epoch.
+
+    After ``fit``, ``monitor.activity`` is a list with one ``(latent_dim,)`` array per epoch, and
+    ``monitor.active(threshold)`` the number of active units after each epoch. The images should be
+    held out (validation images): the monitor only watches, it decides nothing.
+    """
+
+    def __init__(self, x):
+        super().__init__()
+        self.x = np.asarray(x, dtype=np.float32)
+        if self.x.ndim < 2 or len(self.x) < 2:
+            raise ValueError(
+                f"ActivityMonitor(): x must hold at least 2 images, got {self.x.shape}"
+            )
+        self.activity: list[np.ndarray] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        mean, _ = self.model.encoder.predict(self.x, batch_size=1000, verbose=0)
+        self.activity.append(unit_activity(np.asarray(mean)))
+
+    def active(self, threshold: float = 0.01) -> list[int]:
+        """Active units after each epoch (an empty list when no epoch ran)."""
+        if not threshold > 0:
+            raise ValueError(f"ActivityMonitor.active(): threshold must be > 0, got {threshold!r}")
+        return [int(np.sum(a > threshold)) for a in self.activity]

@@ -9,7 +9,7 @@ denoising model is fed ``(noisy, clean)`` pairs with fresh Gaussian noise per ba
 
     python benchmarks/bench.py                 # the default grid, prints a table
     python benchmarks/bench.py --out bench.json --models dense conv-stride --batch 128 256
-    python benchmarks/bench.py --readme README.md   # the README's table from the saved JSON
+    python tools/readme_tables.py throughput        # the README's table from the saved JSON
 
 Each configuration reports the median of its timed epochs and their spread ((max - min) / median):
 a difference between two configurations smaller than their spreads is noise, not a winner.
@@ -320,17 +320,6 @@ def markdown_table(record: dict, batches: list[int]) -> str:
     return "\n".join(lines)
 
 
-README_BEGIN = "<!-- throughput:begin (made by `python benchmarks/bench.py --readme`) -->"
-README_END = "<!-- throughput:end -->"
-
-
-def replace_block(text: str, table: str) -> str:
-    """``text`` with the part between the throughput markers replaced by ``table``."""
-    from aelib.cli import replace_block as replace
-
-    return replace(text, table, README_BEGIN, README_END, name="throughput")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="*", default=list(MODELS), choices=list(MODELS))
@@ -344,18 +333,6 @@ def main() -> int:
         "--epochs", type=int, default=5, help="timed epochs after the warm-up epoch"
     )
     parser.add_argument("--out", default="benchmarks/throughput.json")
-    parser.add_argument(
-        "--readme",
-        metavar="FILE",
-        help="write the table of the saved --out record into FILE's throughput block; no runs",
-    )
-    parser.add_argument(
-        "--table-batch",
-        nargs="+",
-        type=int,
-        default=[64, 256],
-        help="the batch sizes the --readme table shows (default 64 256)",
-    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -363,19 +340,10 @@ def main() -> int:
         return 0
     if args.epochs < 2:
         parser.error(f"--epochs must be at least 2 to measure a spread, got {args.epochs}")
-    if args.readme:
-        with open(args.out) as fh:
-            table = markdown_table(json.load(fh), args.table_batch)
-        with open(args.readme) as fh:
-            text = fh.read()
-        with open(args.readme, "w") as fh:
-            fh.write(replace_block(text, table))
-        print(f"updated the throughput table in {args.readme} from {args.out}")
-        return 0
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    from aelib.cli import device_name
+    from aelib.runtime import device_name
 
     device = device_name()
     has_gpu = not device.endswith("no GPU")

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from aelib import anomaly
+from aelib import anomaly, metrics, plots
 
 
 def synthetic_errors(n=2000, seed=0):
@@ -74,7 +74,7 @@ def test_rules_reject_empty_nan_and_2d_errors(rule):
 
 
 def test_mean_std_bad_k_and_single_error():
-    with pytest.raises(ValueError, match="k must be >= 0"):
+    with pytest.raises(ValueError, match="k must be a number >= 0"):
         anomaly.threshold_mean_std([1.0, 2.0], k=-1)
     with pytest.raises(ValueError, match="at least 2 errors"):
         anomaly.threshold_mean_std([1.0], k=1)
@@ -90,46 +90,6 @@ def test_fpr_tolerance_formula_and_arguments():
         anomaly.fpr_tolerance(1.5, 10, 10)
 
 
-# ----- metrics (anomaly = positive class)
-
-
-def test_confusion_at_hand_made_case():
-    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
-    is_anomaly = np.array([False, False, True, False, True, True])
-    m = anomaly.confusion_at(scores, is_anomaly, threshold=0.35)  # flags 0.4, 0.5, 0.6
-    assert (m["tp"], m["fp"], m["tn"], m["fn"]) == (2, 1, 2, 1)
-    assert m["precision"] == pytest.approx(2 / 3)
-    assert m["recall"] == pytest.approx(2 / 3)
-    assert m["fpr"] == pytest.approx(1 / 3)
-    assert m["f1"] == pytest.approx(2 / 3)
-    # a score equal to the threshold is not flagged
-    assert anomaly.confusion_at(scores, is_anomaly, 0.6)["tp"] == 0
-
-
-def test_confusion_undefined_rates_are_nan():
-    m = anomaly.confusion_at([0.1, 0.2], [False, True], threshold=1.0)
-    assert math.isnan(m["precision"]) and m["recall"] == 0.0 and m["fpr"] == 0.0
-
-
-def test_auroc_and_auprc_hand_made_cases():
-    lab = np.array([0, 0, 1, 1])
-    assert anomaly.auroc([0.1, 0.2, 0.8, 0.9], lab) == 1.0
-    assert anomaly.auroc([0.9, 0.8, 0.2, 0.1], lab) == 0.0
-    # pairs (anomaly > normal): (0.35 > 0.1), (0.35 < 0.4), (0.8 > both) -> 3 of 4
-    assert anomaly.auroc([0.1, 0.4, 0.35, 0.8], lab) == pytest.approx(0.75)
-    # ranking anomaly, normal, anomaly: AP = (1/1 + 2/3) / 2
-    assert anomaly.auprc([0.9, 0.5, 0.1], [1, 0, 1]) == pytest.approx((1 + 2 / 3) / 2)
-
-
-def test_metrics_reject_one_class_labels_and_bad_lengths():
-    with pytest.raises(ValueError, match="both anomalies"):
-        anomaly.auroc([0.1, 0.2], [True, True])
-    with pytest.raises(ValueError, match="one entry per score"):
-        anomaly.auprc([0.1, 0.2, 0.3], [0, 1])
-    with pytest.raises(ValueError, match="booleans or 0/1"):
-        anomaly.auroc([0.1, 0.2], [0, 2])
-
-
 # ----- baselines
 
 
@@ -141,13 +101,35 @@ def test_baselines_rank_off_manifold_points_higher():
     test_anom = test_normal + 3.0 * rng.normal(size=(50, 20))
     x_test = np.concatenate([test_normal, test_anom])
     lab = np.r_[np.zeros(50, bool), np.ones(50, bool)]
-    assert anomaly.auroc(anomaly.pca_scores(normal, x_test, 3), lab) > 0.99
-    assert anomaly.auroc(anomaly.ocsvm_scores(normal, x_test, max_train=200), lab) > 0.9
-    assert anomaly.auroc(anomaly.iforest_scores(normal, x_test), lab) > 0.8
+    assert metrics.auroc(anomaly.pca_scores(normal, x_test, 3), lab) > 0.99
+    assert metrics.auroc(anomaly.ocsvm_scores(normal, x_test, max_train=200), lab) > 0.9
+    assert metrics.auroc(anomaly.iforest_scores(normal, x_test), lab) > 0.8
     with pytest.raises(ValueError, match="n_components"):
         anomaly.pca_scores(normal, x_test, 0)
     with pytest.raises(ValueError, match="nu"):
         anomaly.ocsvm_scores(normal, x_test, nu=0)
+    # the PCA-code kNN distance sees anomalies inside the subspace but far from the normal codes
+    # (their reconstruction error is zero up to rounding); whitened, so it does not depend on scale
+    x_far = np.concatenate([test_normal, (rng.normal(size=(50, 3)) + 6.0) @ basis])
+    code = anomaly.pca_code_scores(normal, x_far, 3, k=5)
+    assert code.shape == (100,) and metrics.auroc(code, lab) > 0.99
+    np.testing.assert_allclose(anomaly.pca_code_scores(10 * normal, 10 * x_far, 3), code, rtol=1e-5)
+    with pytest.raises(ValueError, match="k must be an int"):
+        anomaly.pca_code_scores(normal, x_test, 3, k=0)
+    # gamma as a multiple of the "scale" value equals the explicit number
+    g = 1.0 / (normal.shape[1] * normal.var())
+    np.testing.assert_allclose(
+        anomaly.ocsvm_scores(normal, x_test, gamma=("scale", 2.0)),
+        anomaly.ocsvm_scores(normal, x_test, gamma=2 * g),
+        rtol=1e-6,
+    )
+    with pytest.raises(ValueError, match="gamma"):
+        anomaly.ocsvm_scores(normal, x_test, gamma=("auto", 1.0))
+    with pytest.raises(ValueError, match="gamma must be a positive number"):
+        anomaly.ocsvm_scores(normal, x_test, gamma=-1.0)
+    assert anomaly.iforest_scores(normal, x_test, max_samples=1000).shape == (100,)
+    with pytest.raises(ValueError, match="max_samples"):
+        anomaly.iforest_scores(normal, x_test, max_samples=0.5)
 
 
 def test_format_table_mean_row():
@@ -159,6 +141,16 @@ def test_format_table_mean_row():
     assert lines[-1].split() == ["mean", "50.0", "80.0"]
     with pytest.raises(ValueError, match=r"\['c'\] are missing"):
         anomaly.format_table(rows, columns=["c"])
+
+
+def test_format_table_with_seeds_shows_mean_and_spread():
+    rows = [{"class": 0, "a": [0.9, 0.8]}, {"class": 1, "a": [0.7, 0.6]}]
+    lines = anomaly.format_table(rows).splitlines()
+    assert lines[1].split() == ["0", "85.0", "±", "7.1"]
+    # the mean row: per seed means (0.8, 0.7), then their mean and std
+    assert lines[-1].split() == ["mean", "75.0", "±", "7.1"]
+    with pytest.raises(ValueError, match="different numbers of seeds"):
+        anomaly.format_table([{"class": 0, "a": [0.9, 0.8]}, {"class": 1, "a": [0.7]}])
 
 
 # ----- the Keras parts
@@ -226,11 +218,11 @@ def test_ae_scorer_parts_and_standardisation(tiny):
         anomaly.AEScorer(model, code_distance="cosine")
     with pytest.raises(RuntimeError, match="call fit"):
         anomaly.AEScorer(model).score(anom)
-    with pytest.raises(ValueError, match="eps must be positive"):
+    with pytest.raises(ValueError, match="eps must be a positive number"):
         anomaly.AEScorer(model, eps=0)
 
 
-def test_one_class_experiment_on_tiny_images():
+def test_one_class_run_on_tiny_images():
     pytest.importorskip("keras")
     from aelib import models
 
@@ -239,22 +231,51 @@ def test_one_class_experiment_on_tiny_images():
     y = np.repeat([0, 1, 2], 30)
     for i, label in enumerate(y):  # class k: a bright square at offset 2k
         x[i, 2 * label : 2 * label + 3, 2 * label : 2 * label + 3] = rng.uniform(0.6, 1.0)
-    x_test, y_test = x[::3], y[::3]
-    aurocs, scores = anomaly.one_class_experiment(
-        x, y, x_test, y_test, normal_class=0, epochs=1, batch_size=64, min_steps=4,
-        build_model=lambda: models.dense_autoencoder((8, 8, 1), code_size=2, hidden=(8,)),
-        pca_components=2, ocsvm_max_train=20, return_scores=True,
+    x_fit, x_val, x_cal = anomaly.split_normal(x[y == 0][:20], None, 5, 5, seed=0)
+    x_test = x[20::3]
+    grid = [(0.1, ("scale", 1.0)), (0.5, 0.02)]
+    scores = anomaly.one_class_run(
+        x_fit, x_val, x_test, lambda: models.dense_autoencoder((8, 8, 1), code_size=2, hidden=(8,)),
+        epochs=1, batch_size=8, seed=0, k=2, pca_components=(1, 2), ocsvm_grid=grid,
+        iforest_grid=(4, "auto"),
     )  # fmt: skip
-    methods = ["ae_mse", "ae_pixel", "ae_code", "ae_score", "pca", "ocsvm", "iforest"]
-    assert list(aurocs) == ["class", *methods] and aurocs["class"] == 0
-    assert all(0.0 <= aurocs[k] <= 1.0 for k in methods)
-    assert all(scores[k].shape == (len(x_test),) for k in methods)
-    np.testing.assert_array_equal(scores["is_anomaly"], y_test != 0)
-    assert aurocs["pca"] == pytest.approx(anomaly.auroc(scores["pca"], y_test != 0))
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
-        anomaly.one_class_experiment(x, y, x_test, y_test, 0, build_model=None, epochs=0)
-    with pytest.raises(ValueError, match="class 7 has 0 training images"):
-        anomaly.one_class_experiment(x, y, x_test, y_test, 7, build_model=None, epochs=1)
+    expected = [f"ae0:{k}" for k in anomaly.AE_SCORES] + [f"ae:{k}" for k in anomaly.AE_SCORES]
+    expected += ["pca:1", "pca:2", "pca_code:2", "ocsvm:0.1,scale*1", "ocsvm:0.5,0.02"]
+    expected += ["iforest:4", "iforest:auto"]
+    assert list(scores) == expected
+    assert all(v.shape == (len(x_test),) and np.all(np.isfinite(v)) for v in scores.values())
+    np.testing.assert_allclose(scores["pca:2"], anomaly.pca_scores(x_fit, x_test, 2))
+    no_ref = anomaly.one_class_run(
+        x_fit, x_val, x_test, lambda: models.dense_autoencoder((8, 8, 1), code_size=2, hidden=(8,)),
+        epochs=1, batch_size=8, k=2, pca_components=(2,), untrained=False,
+    )  # fmt: skip
+    assert not any(k.startswith("ae0:") for k in no_ref)
+    with pytest.raises(ValueError, match="x_val must hold at least 2"):
+        anomaly.one_class_run(x_fit, x_val[:1], x_test, None, epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match="pca_components"):
+        anomaly.one_class_run(x_fit, x_val, x_test, None, epochs=1, batch_size=8, pca_components=())
+
+
+def test_split_normal_parts_are_disjoint_and_sized():
+    x = np.arange(20)
+    fit, val, cal = anomaly.split_normal(x, 8, 5, 4, seed=3)
+    assert (len(fit), len(val), len(cal)) == (8, 5, 4)
+    assert len(set(fit) | set(val) | set(cal)) == 17
+    rest, val2, _ = anomaly.split_normal(x, None, 5, seed=3)
+    assert len(rest) == 15 and np.array_equal(val2, anomaly.split_normal(x, 15, 5, seed=3)[1])
+    with pytest.raises(ValueError, match="cannot give"):
+        anomaly.split_normal(x, 10, 10, 1)
+    with pytest.raises(ValueError, match="n_val must be a non-negative int"):
+        anomaly.split_normal(x, 10, -1)
+
+
+def test_best_setting_and_keys():
+    aurocs = {"ocsvm:0.1,scale*1": [0.8, 0.9], "ocsvm:0.5,scale*3": [0.9, 0.95], "ae:mse": [1, 1]}
+    assert anomaly.best_setting(aurocs, "ocsvm:") == "ocsvm:0.5,scale*3"
+    assert anomaly.ocsvm_key(0.5, ("scale", 3.0)) == "ocsvm:0.5,scale*3"
+    assert anomaly.iforest_key(256) == "iforest:256"
+    with pytest.raises(ValueError, match="no method starts with 'iforest:'"):
+        anomaly.best_setting(aurocs, "iforest:")
 
 
 def test_figures_are_drawn_and_check_their_input():
@@ -262,12 +283,12 @@ def test_figures_are_drawn_and_check_their_input():
 
     matplotlib.use("Agg")
     normal, anom = synthetic_errors(200)
-    fig = anomaly.score_histograms(normal, anom, {"95th percentile": np.percentile(normal, 95)})
+    fig = plots.score_histograms(normal, anom, {"95th percentile": np.percentile(normal, 95)})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 1
     lab = np.r_[np.zeros(200, bool), np.ones(200, bool)]
-    fig = anomaly.roc_pr_curves({"a": np.r_[normal, anom]}, lab)
+    fig = plots.roc_pr_curves({"a": np.r_[normal, anom]}, lab)
     assert [ax.get_title() for ax in fig.axes] == ["ROC", "precision-recall"]
     with pytest.raises(ValueError, match="logx=True needs positive scores"):
-        anomaly.score_histograms(normal - 1, anom)
+        plots.score_histograms(normal - 1, anom)
     with pytest.raises(ValueError, match="no scores"):
-        anomaly.roc_pr_curves({}, lab)
+        plots.roc_pr_curves({}, lab)

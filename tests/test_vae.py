@@ -237,3 +237,68 @@ def test_gaussian_decoder_accepts_grey_images():
     assert np.isfinite(r["loss"])
     assert float(m.log_sigma.numpy()) == pytest.approx(math.log(0.1))
     assert not m.log_sigma.trainable
+
+
+def test_importance_weighted_summary_separates_monte_carlo_from_image_spread():
+    x = _binary_data(64, seed=4)
+    m = _tiny(latent=2)
+    m.fit(x, epochs=2, batch_size=32, verbose=0)
+    s = vae.importance_weighted_summary(m, x, k=5, repeats=3, seed=10)
+    runs = np.stack([vae.importance_weighted_nll(m, x, k=5, seed=10 + r) for r in range(3)])
+    assert s["iw_nll"] == pytest.approx(runs.mean())
+    np.testing.assert_allclose(s["repeat_means"], runs.mean(axis=1))
+    assert s["mc_se"] == pytest.approx(runs.mean(axis=1).std(ddof=1) / math.sqrt(3))
+    assert s["image_se"] == pytest.approx(runs.mean(axis=0).std(ddof=1) / math.sqrt(64))
+    assert s["per_image"].shape == (64,)
+    one = vae.importance_weighted_summary(m, x, k=5, repeats=1)
+    assert math.isnan(one["mc_se"]) and np.isfinite(one["image_se"])
+    with pytest.raises(ValueError, match="repeats must be an int >= 1"):
+        vae.importance_weighted_summary(m, x, k=5, repeats=0)
+
+
+def test_sampled_nll_matches_a_direct_computation():
+    rng = np.random.default_rng(0)
+    x = (rng.random((7, 4, 4, 1)) < 0.5).astype(np.float32)
+    g = rng.uniform(0.05, 0.95, (5, 4, 4, 1))
+    flat_x, flat_g = x.reshape(7, -1), g.reshape(5, -1)
+    log_p = np.array(
+        [[np.sum(xi * np.log(gm) + (1 - xi) * np.log(1 - gm)) for gm in flat_g] for xi in flat_x]
+    )
+    expected = -np.log(np.exp(log_p).mean(axis=1))
+    np.testing.assert_allclose(vae.sampled_nll(g, x, chunk=3), expected, rtol=1e-10)
+    # one sample equal to the image's own probabilities: the Bernoulli NLL of that sample
+    assert vae.sampled_nll(np.full((1, 4, 4, 1), 0.5), x)[0] == pytest.approx(16 * math.log(2))
+    # saturated probabilities cost a finite amount
+    assert np.isfinite(vae.sampled_nll(np.zeros((2, 4, 4, 1)), x)).all()
+    with pytest.raises(ValueError, match="same image shape"):
+        vae.sampled_nll(g, x[:, :2])
+    with pytest.raises(ValueError, match="must be binary"):
+        vae.sampled_nll(g, x * 0.5)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        vae.sampled_nll(g * 2, x)
+
+
+def test_activity_monitor_counts_units_after_every_epoch():
+    x = _binary_data(64)
+    m = _tiny(latent=3)
+    monitor = vae.ActivityMonitor(x[:32])
+    m.fit(x, epochs=3, batch_size=32, verbose=0, callbacks=[monitor])
+    assert len(monitor.activity) == 3 and monitor.activity[0].shape == (3,)
+    np.testing.assert_allclose(
+        monitor.activity[-1], vae.unit_activity(m.encode(x[:32])[0]), rtol=1e-5
+    )
+    assert monitor.active(0.01) == [int(np.sum(a > 0.01)) for a in monitor.activity]
+    assert vae.ActivityMonitor(x[:4]).active() == []
+    with pytest.raises(ValueError, match="at least 2 images"):
+        vae.ActivityMonitor(x[:1])
+
+
+def test_sizes_follow_the_one_integer_rule():
+    """Integral numbers of any integer type are accepted; floats and booleans are refused by name."""
+    assert vae._check_latent(np.int64(4), "f") == 4
+    assert vae._check_widths((np.int32(8), 4), "hidden widths", "f") == (8, 4)
+    for bad in (4.0, True, np.bool_(True), "4"):
+        with pytest.raises(ValueError, match="latent_dim must be a positive int"):
+            vae._check_latent(bad, "f")
+    with pytest.raises(ValueError, match=r"hidden widths\[1\] must be a positive int, got 25.6"):
+        vae._check_widths((512, 25.6), "hidden widths", "f")
