@@ -23,14 +23,6 @@ from .checks import AUDIT_VAR, KINDS
 
 MIN_LEARNED = 4
 
-# Notebooks whose claims have not been reworked for the audit yet: reported in full, not failing.
-PENDING = {
-    "04_denoising_autoencoder",
-    "05_variational_autoencoder",
-    "06_one_class_classification",
-}
-
-
 @dataclass
 class NotebookAudit:
     """The verdicts of one notebook's claims with training off."""
@@ -38,7 +30,6 @@ class NotebookAudit:
     notebook: str
     claims: list[dict] = field(default_factory=list)
     error: str | None = None
-    pending: bool = False
 
     def of_kind(self, kind: str) -> list[dict]:
         return [c for c in self.claims if c["kind"] == kind]
@@ -69,7 +60,6 @@ class NotebookAudit:
     def as_dict(self) -> dict:
         return {
             "notebook": self.notebook,
-            "pending": self.pending,
             "error": self.error,
             "counts": {
                 "learned_fail_untrained": len(self.evidence),
@@ -107,7 +97,7 @@ def audit_notebook(path: Path, timeout: int = 900) -> NotebookAudit:
     """Run one notebook (quick profile, training off) in a fresh kernel and collect its verdicts."""
     from .cli import CellFailed, run_notebook
 
-    result = NotebookAudit(path.stem, pending=path.stem in PENDING)
+    result = NotebookAudit(path.stem)
     saved = {k: os.environ.get(k) for k in (AUDIT_VAR, "AELIB_RESULTS_DIR", "TF_CPP_MIN_LOG_LEVEL")}
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernels' C++ start-up logs
     with tempfile.TemporaryDirectory(prefix="aelib-audit-") as tmp:
@@ -130,9 +120,7 @@ def audit_notebook(path: Path, timeout: int = 900) -> NotebookAudit:
 
 def report(audit: NotebookAudit, min_learned: int = MIN_LEARNED) -> str:
     """A plain-text table of one notebook's audit: every claim with its kind and verdict."""
-    lines = [
-        f"{audit.notebook}" + ("  (pending rework: reported, not failing)" if audit.pending else "")
-    ]
+    lines = [audit.notebook]
     if audit.error:
         lines.append(f"  ERROR {audit.error}")
     rows = [
@@ -153,5 +141,5 @@ def report(audit: NotebookAudit, min_learned: int = MIN_LEARNED) -> str:
 
 
 def failing(audits: list[NotebookAudit], min_learned: int = MIN_LEARNED) -> list[NotebookAudit]:
-    """The audited notebooks that fail the audit (pending ones never do)."""
-    return [a for a in audits if not a.pending and a.problems(min_learned)]
+    """The audited notebooks that fail the audit."""
+    return [a for a in audits if a.problems(min_learned)]

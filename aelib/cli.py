@@ -237,19 +237,12 @@ def cmd_audit(args) -> int:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps([a.as_dict() for a in audits], indent=2) + "\n")
     bad = audit.failing(audits)
-    checked = [a for a in audits if not a.pending]
-    pending = [a for a in audits if a.pending]
     summary = (
-        f"\n{len(checked) - len(bad)} of {len(checked)} checked notebook(s) pass the audit; "
-        f"{sum(len(a.defects) for a in checked)} learned claim(s) pass with untrained models"
+        f"\n{len(audits) - len(bad)} of {len(audits)} notebook(s) pass the audit; "
+        f"{sum(len(a.defects) for a in audits)} learned claim(s) pass with untrained models"
     )
     if bad:
         summary += f"; failing: {', '.join(a.notebook for a in bad)}"
-    if pending:
-        summary += (
-            f"\n{len(pending)} notebook(s) pending rework, reported but not failing: "
-            f"{sum(len(a.defects) for a in pending)} learned claim(s) pass untrained there"
-        )
     print(summary)
     return 1 if bad else 0
 

@@ -88,6 +88,9 @@ FILES: dict[str, list[FileSpec]] = {
     ],
 }  # fmt: skip
 
+# What a download transfers, in MB (10^6 bytes), said before it starts: the compressed files.
+DOWNLOAD_MB: dict[str, float] = {"mnist": 11.5, "fashion_mnist": 30.9, "cifar10": 170.5}
+
 # Other names the same bytes have in Keras' cache: Keras 3 keeps the archive as
 # "cifar-10-batches-py-target_archive", Keras 2 as "cifar-10-batches-py.tar.gz".
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -278,6 +281,7 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
         raise DownloadFailed(
             f"cannot create the data folder {folder}: {err.strerror or err}"
         ) from None
+    announced = False
     for spec in FILES[key]:
         target = folder / spec.name
         if target.is_file():
@@ -288,14 +292,25 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
                 if is_system_copy(target):
                     raise
                 target.unlink()  # corrupt: replaced by the verified download below
-        _fetch_file(_mirror(key) + spec.name, target, spec, timeout)
+        announce = (
+            None
+            if announced
+            else (
+                f"downloading {key} ({DOWNLOAD_MB[key]:g} MB, once) from {_mirror(key)}; "
+                "every file's SHA-256 is checked"
+            )
+        )
+        announced = _fetch_file(_mirror(key) + spec.name, target, spec, timeout, announce)
     return folder
 
 
-def _fetch_file(url: str, target: Path, spec: FileSpec, timeout: float) -> None:
+def _fetch_file(
+    url: str, target: Path, spec: FileSpec, timeout: float, announce: str | None = None
+) -> bool:
     """Download ``url`` to a temporary file beside ``target``, verify it, move it into place.
 
-    Errors name the URL (never the temporary file, which is gone by then)."""
+    ``announce`` is printed once the server answers (an offline attempt prints nothing). Errors
+    name the URL (never the temporary file, which is gone by then). Returns True."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{spec.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     elsewhere = (
@@ -305,6 +320,8 @@ def _fetch_file(url: str, target: Path, spec: FileSpec, timeout: float) -> None:
     try:
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                if announce:
+                    print(announce, flush=True)
                 shutil.copyfileobj(resp, out)
         except (urllib.error.URLError, OSError, TimeoutError) as err:
             reason = getattr(err, "reason", None) or err.strerror or err
@@ -322,6 +339,7 @@ def _fetch_file(url: str, target: Path, spec: FileSpec, timeout: float) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+    return True
 
 
 def _read_idx(path: Path) -> np.ndarray:
@@ -592,7 +610,12 @@ def filter_classes(x: np.ndarray, y: np.ndarray, classes):
 
 
 def load_profiled(name: str, profile=None, seed: int = 0):
-    """:func:`load` then :func:`subset` to the profile's ``n_train`` and ``n_test``."""
+    """:func:`load` then :func:`subset` to the profile's ``n_train`` and ``n_test``.
+
+    ``profile`` defaults to the one the last :func:`aelib.setup` chose
+    (:func:`aelib.runtime.current_profile`, which falls back to ``$AELIB_PROFILE``): pass it to
+    make the dependency explicit.
+    """
     from .runtime import current_profile
 
     prof = profile or current_profile()

@@ -118,7 +118,9 @@ def record(notebook: str | None = None, **metrics) -> None:
 
     Prints one line naming the notebook, the profile and the time stamp of the record, so that a
     notebook's saved output says which record it made. Returns nothing (the path would be shown as
-    a notebook cell's output); :func:`record_path` gives it.
+    a notebook cell's output); :func:`record_path` gives it. The record names the profile that
+    the last :func:`aelib.setup` chose (:func:`aelib.runtime.current_profile`, which falls back to
+    ``$AELIB_PROFILE``), so a notebook's record always says which sizes made its numbers.
 
     Non-finite numbers are written as ``"NaN"``, ``"Infinity"`` or ``"-Infinity"`` (see the
     module's docstring); the file is replaced atomically.

@@ -241,4 +241,9 @@ def current_notebook() -> str | None:
 
 
 def current_profile() -> Profile:
+    """The profile the last :func:`setup` in this process chose, else ``$AELIB_PROFILE``'s.
+
+    Read by :func:`aelib.record` (the record names its profile) and
+    :func:`aelib.data.load_profiled` (its default sizes); both say so where they read it.
+    """
     return _state["profile"] or get_profile()

@@ -200,7 +200,7 @@ def test_audit_reports_learned_claims_that_pass_untrained(project, capsys):
     assert cli.main(["audit", "--json", str(report)]) == 1
     out = capsys.readouterr().out
     assert "[DEFECT  ] the error is below one" in out
-    assert "1 of 2 checked notebook(s) pass the audit; 1 learned claim(s) pass" in out
+    assert "1 of 2 notebook(s) pass the audit; 1 learned claim(s) pass" in out
     saved = {a["notebook"]: a for a in json.loads(report.read_text())}
     assert saved["01_good"]["counts"] == {
         "learned_fail_untrained": 4,

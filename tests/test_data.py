@@ -107,10 +107,13 @@ def test_mnist_npz_from_keras_cache(sandbox, monkeypatch):
     assert data.SOURCES["mnist"].kind == "keras-cache"
 
 
-def test_verified_download(sandbox, monkeypatch):
+def test_verified_download(sandbox, monkeypatch, capsys):
     specs = _write_fashion(sandbox / "mirror", _fake_fashion(np.random.default_rng(3)))
     _use_specs(monkeypatch, "fashion_mnist", specs)
     (xtr, _), _ = data.load("fashion_mnist")
+    # a learner is told what will be downloaded and how large it is, once, before it starts
+    said = capsys.readouterr().out
+    assert said.count("downloading fashion_mnist (30.9 MB, once) from ") == 1
     assert data.SOURCES["fashion_mnist"].kind == "download"
     assert xtr.shape[0] == 12
     saved = sorted(p.name for p in (sandbox / "project/fashion-mnist").iterdir())
