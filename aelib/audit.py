@@ -23,6 +23,7 @@ from .checks import AUDIT_VAR, KINDS
 
 MIN_LEARNED = 4
 
+
 @dataclass
 class NotebookAudit:
     """The verdicts of one notebook's claims with training off."""

@@ -254,13 +254,7 @@ def _private_reaches(path: Path) -> list[str]:
     return found
 
 
-# Modules still to be switched to aelib._validate; each must still need it (the test says when not).
-PENDING = {"regularized.py"}
-
-
 def test_no_module_uses_another_modules_private_helpers():
     found = {p.name: _private_reaches(p) for p in sorted(AELIB.glob("*.py"))}
-    bad = {name: f for name, f in found.items() if f and name not in PENDING}
+    bad = {name: f for name, f in found.items() if f}
     assert not bad, f"private helpers of other modules in use (move them to _validate): {bad}"
-    done = sorted(name for name in PENDING if name in found and not found[name])
-    assert not done, f"{done} no longer use private helpers: remove them from PENDING"
