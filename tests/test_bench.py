@@ -1,20 +1,17 @@
 """The benchmark's bookkeeping: picking a winner only beyond the noise, and the README's table."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/bench.py")
 
 
 def _row(model, ips, spread, jit=False, pipeline="numpy", spe=1, batch=256, device="CPU"):
@@ -89,11 +86,7 @@ def test_markdown_table_shows_median_half_range_and_memory(bench):
 
 
 def test_readme_throughput_table_is_the_recorded_one(bench):
-    spec = importlib.util.spec_from_file_location(
-        "readme_tables", ROOT / "tools" / "readme_tables.py"
-    )
-    tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tables)
+    tables = load_script("tools/readme_tables.py")
     record = json.loads((ROOT / "benchmarks" / "throughput.json").read_text())
     readme = (ROOT / "README.md").read_text()
     table = bench.markdown_table(record, [64, 256])

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 from aelib.runner import STARTUP_NOISE
 
@@ -13,14 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _readme_tables():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "readme_tables", ROOT / "tools" / "readme_tables.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/readme_tables.py")
 
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

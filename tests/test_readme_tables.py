@@ -1,10 +1,10 @@
 """tools/readme_tables.py: the README's generated tables, written between their marker lines."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 from aelib import timings
 from aelib.runner import NotebookRun
@@ -14,12 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def tables():
-    spec = importlib.util.spec_from_file_location(
-        "readme_tables", ROOT / "tools" / "readme_tables.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/readme_tables.py")
 
 
 def _record(tmp_path):

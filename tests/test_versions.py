@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,14 +22,7 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _floors_module():
-    spec = importlib.util.spec_from_file_location("floors", ROOT / "tools" / "floors.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-floors = _floors_module()
+floors = load_script("tools/floors.py")
 PINS = floors.read_pins(ROOT / "constraints.txt")
 
 
