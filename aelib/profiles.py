@@ -152,6 +152,26 @@ PROFILES: dict[str, Profile] = {
             "06_ocsvm_nu": (0.05, 0.1, 0.5),
             "06_ocsvm_gamma": (0.3, 1.0, 3.0),  # multiples of scikit-learn's "scale" gamma
             "06_iforest_max_samples": (64, 128, 256),
+            # 07, full
+            "07_n_fit": 5_000,  # training images of every autoencoder (labels unused by them)
+            "07_n_val": 1_000,  # labelled validation images: every weight, C and PCA size is chosen on them
+            "07_n_test": 2_000,  # test images behind every reported number
+            "07_n_ood": 1_000,  # MNIST digits and noise images: inputs unlike the training data
+            "07_code_size": 1_024,  # wider than the 784 pixels: overcomplete
+            "07_epochs": 8,
+            "07_batch": 64,
+            "07_lr": 3e-3,
+            "07_steps_per_execution": 8,  # a speed setting only
+            "07_rho": 0.05,  # the KL penalty's target mean activation
+            "07_l1_weights": (1e-5, 1e-4),  # each grid is searched on validation data
+            "07_kl_weights": (1e-3, 3e-3),
+            "07_contractive_weights": (3e-4, 1e-3),
+            "07_noise_levels": (0.2, 0.5),  # the denoising autoencoder's input noise (std)
+            "07_select_labels": 1_000,  # labelled training images behind the validation choice
+            "07_label_counts": (100, 1_000),  # labelled images of the linear probes
+            "07_label_draws": 2,  # draws of the labelled images per seed, averaged
+            "07_probe_cs": (0.01, 0.1, 1.0, 10.0),  # the probe's C (inverse regularisation) grid
+            "07_pca_sizes": (16, 64, 256),
         },
     ),
     "quick": Profile(
@@ -248,7 +268,27 @@ PROFILES: dict[str, Profile] = {
             "06_ocsvm_nu": (0.05, 0.1, 0.5),
             "06_ocsvm_gamma": (0.3, 1.0, 3.0),
             "06_iforest_max_samples": (64, 128, 256),
+            # 07, quick
+            "07_n_fit": 1_600,
+            "07_n_val": 500,
+            "07_n_test": 1_000,
+            "07_n_ood": 500,
+            "07_code_size": 1_024,
+            "07_epochs": 6,
+            "07_batch": 64,
+            "07_lr": 3e-3,
+            "07_steps_per_execution": 8,
+            "07_rho": 0.05,
             # one value per grid: the search still runs on validation data, with nothing to choose
+            "07_l1_weights": (1e-4,),
+            "07_kl_weights": (3e-3,),
+            "07_contractive_weights": (1e-3,),
+            "07_noise_levels": (0.2,),
+            "07_select_labels": 500,
+            "07_label_counts": (100,),
+            "07_label_draws": 1,
+            "07_probe_cs": (0.01, 0.1, 1.0, 10.0),
+            "07_pca_sizes": (16, 64),
         },
     ),
 }
