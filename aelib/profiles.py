@@ -172,6 +172,55 @@ PROFILES: dict[str, Profile] = {
             "07_label_draws": 2,  # draws of the labelled images per seed, averaged
             "07_probe_cs": (0.01, 0.1, 1.0, 10.0),  # the probe's C (inverse regularisation) grid
             "07_pca_sizes": (16, 64, 256),
+            # 08, full
+            "08_n_fit": 10_000,  # training images of every VQ-VAE, VAE and prior
+            "08_n_val": 2_000,  # validation images: every choice (codebook variant, VAE's sigma)
+            "08_n_test": 2_000,  # test images behind every reported number
+            "08_n_monitor": 1_000,  # validation images the codebook is watched on after each epoch
+            "08_num_codes": 64,  # K, the codebook size of the main comparison
+            "08_code_dim": 16,  # D, the length of each code vector
+            "08_filters": (16, 32),  # conv widths of the encoders (decoders mirror them)
+            "08_beta": 0.25,  # commitment weight
+            "08_decay": 0.99,  # the moving averages' decay (EMA codebooks)
+            "08_epochs": 5,
+            "08_batch": 128,
+            "08_lr": 2e-3,
+            "08_steps_per_execution": 8,  # a speed setting only
+            "08_restart_images": 1_000,  # training images whose codes decide which codes are dead
+            "08_sweep_codes": (16, 256),  # the other codebook sizes (one seed each)
+            "08_vae_latent": 32,
+            # the VAE's pixel std: the one whose rate is closest to the VQ-VAE's bits, on validation
+            "08_vae_sigmas": (0.1, 0.05, 0.025),
+            "08_prior_filters": 32,
+            "08_prior_layers": 2,
+            "08_prior_epochs": 12,
+            "08_prior_lr": 3e-3,
+            "08_n_samples": 1_000,  # generated images per model that the classifier judges
+            "08_clf_epochs": 3,
+            "08_clf_n_train": 20_000,  # labelled training images of the classifier that judges samples
+            # 10, full
+            "10_val_fraction": 0.25,  # end of each training part, held out: every choice uses it
+            "10_min_window": 64,  # a window holds one cycle (autocorrelation), at least this long
+            "10_conv_filters": (32, 16, 4),  # three stride-2 layers: a code of length/8 x 4 values
+            "10_kernel_size": 5,
+            "10_dense_hidden": 128,
+            "10_dense_code": 16,
+            "10_train_windows": None,  # windows per model, drawn from every start (None: all)
+            "10_curve_windows": 500,  # validation windows behind the loss curves
+            "10_epochs": 30,
+            "10_batch": 64,
+            "10_lr": 3e-3,
+            "10_steps_per_execution": 8,  # a speed setting only
+            "10_forecast_widths": (1, 2, 4, 8),  # forecast residual's grid, chosen on normal data
+            "10_gen_stride": 4,  # windows of the VAE and of the real-or-generated classifier
+            "10_vae_latent": 8,
+            "10_vae_hidden": (128, 64),
+            "10_vae_epochs": 60,
+            "10_vae_batch": 32,
+            "10_vae_sigma": 0.05,  # fixed: a learned scale settles large and blurs the fit
+            "10_vae_lr": 2e-3,
+            "10_disc_windows": None,  # real and generated windows per classifier (None: all)
+            "10_disc_folds": 5,  # cross-validation folds of the real-or-generated classifier
         },
     ),
     "quick": Profile(
@@ -289,6 +338,55 @@ PROFILES: dict[str, Profile] = {
             "07_label_draws": 1,
             "07_probe_cs": (0.01, 0.1, 1.0, 10.0),
             "07_pca_sizes": (16, 64),
+            # 08, quick
+            "08_n_fit": 3_000,
+            "08_n_val": 1_000,
+            "08_n_test": 1_000,
+            "08_n_monitor": 500,
+            "08_num_codes": 64,
+            "08_code_dim": 16,
+            "08_filters": (16, 32),
+            "08_beta": 0.25,
+            "08_decay": 0.99,
+            "08_epochs": 4,
+            "08_batch": 64,
+            "08_lr": 4e-3,  # few steps: a larger step gets further
+            "08_steps_per_execution": 8,
+            "08_restart_images": 500,
+            "08_sweep_codes": (16,),
+            "08_vae_latent": 32,
+            # one value: the search runs on validation, with nothing to choose
+            "08_vae_sigmas": (0.05,),
+            "08_prior_filters": 32,
+            "08_prior_layers": 2,
+            "08_prior_epochs": 4,
+            "08_prior_lr": 3e-3,
+            "08_n_samples": 300,
+            "08_clf_epochs": 2,
+            "08_clf_n_train": 8_000,
+            # 10, quick
+            "10_val_fraction": 0.25,
+            "10_min_window": 64,
+            "10_conv_filters": (32, 16, 4),
+            "10_kernel_size": 5,
+            "10_dense_hidden": 128,
+            "10_dense_code": 16,
+            "10_train_windows": 1_000,
+            "10_curve_windows": 300,
+            "10_epochs": 20,
+            "10_batch": 64,
+            "10_lr": 3e-3,
+            "10_steps_per_execution": 8,
+            "10_forecast_widths": (1, 2, 4, 8),
+            "10_gen_stride": 4,
+            "10_vae_latent": 8,
+            "10_vae_hidden": (128, 64),
+            "10_vae_epochs": 30,
+            "10_vae_batch": 32,
+            "10_vae_sigma": 0.05,
+            "10_vae_lr": 2e-3,
+            "10_disc_windows": None,
+            "10_disc_folds": 5,
         },
     ),
 }

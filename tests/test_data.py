@@ -497,3 +497,204 @@ def test_photo_source_names_the_loader_not_a_path():
     for src in (data.SOURCES["photo_patches"], data.source("photo_patches")):
         assert str(src) == "scikit-learn: sklearn.datasets.load_sample_images()"
         assert "site-packages" not in str(src) and "/" not in src.location
+
+
+# --- labelled time series (notebook 10) ---------------------------------------------------------------
+
+
+def _series_csvs(rng, n_train=30, n_test=50, repeat=False):
+    """Two CSVs in aeon's layout: timestamp, value, is_anomaly; an anomaly at test steps 10-12."""
+    train = rng.standard_normal(n_train)
+    test = rng.standard_normal(n_test)
+    test_labels = np.zeros(n_test, int)
+    test_labels[10:13] = 1
+    if repeat:  # the UCR layout: the test file is the whole recording, training part first
+        test = np.concatenate([train, test])
+        test_labels = np.concatenate([np.zeros(n_train, int), test_labels])
+
+    def csv(values, labels):
+        rows = "".join(
+            f"{i},{float(v)!r},{lab}\n"
+            for i, (v, lab) in enumerate(zip(values, labels, strict=True))
+        )
+        return ("timestamp,value,is_anomaly\n" + rows).encode()
+
+    return csv(train, np.zeros(n_train, int)), csv(test, test_labels)
+
+
+def _fake_series(monkeypatch, key="ucr_bleeding16", repeat=True, seed=0):
+    """Fake bytes for ``key``'s two files, with FILES pointing at their hashes."""
+    spec = data.SERIES[key]
+    train_bytes, test_bytes = _series_csvs(np.random.default_rng(seed), repeat=repeat)
+    files = {spec.train: train_bytes, spec.test: test_bytes}
+    specs = [data.FileSpec(n, hashlib.sha256(b).hexdigest(), "file") for n, b in files.items()]
+    _use_specs(monkeypatch, key, specs)
+    return files
+
+
+def _write_files(folder: Path, files: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, raw in files.items():
+        (folder / name).write_bytes(raw)
+
+
+@pytest.fixture
+def no_aeon(monkeypatch):
+    monkeypatch.setattr(data, "aeon_data_dir", lambda: None)
+
+
+def test_series_from_the_data_folder_cuts_the_repeated_training_part(sandbox, monkeypatch, no_aeon):
+    files = _fake_series(monkeypatch, repeat=True)
+    _write_files(sandbox / "project" / data.SUBDIR["ucr_bleeding16"], files)
+    s = data.load_series("ucr_bleeding16")
+    assert s.source.kind == "data-dir"
+    assert s.train.shape == (30, 1) and s.test.shape == (50, 1) and s.test_start == 30
+    assert s.columns == ("value",)
+    assert data.SOURCES["ucr_bleeding16"].kind == "data-dir"
+    assert np.flatnonzero(s.test_labels).tolist() == [10, 11, 12]
+    assert not s.test.flags.writeable
+
+
+def test_series_from_an_installed_aeon_package(sandbox, monkeypatch):
+    files = _fake_series(monkeypatch, "ecg_diff_count3", repeat=False)
+    root = sandbox / "site-packages/aeon/datasets/data"
+    _write_files(root / data.SERIES["ecg_diff_count3"].folder, files)
+    monkeypatch.setattr(data, "aeon_data_dir", lambda: root)
+    s = data.load_series("ecg_diff_count3")
+    assert s.source.kind == "aeon-package" and s.test_start == 0
+    assert s.train.shape == (30, 1) and s.test.shape == (50, 1)
+    # a corrupt copy inside the installed package is reported, never deleted
+    (root / "UnitTest" / data.SERIES["ecg_diff_count3"].test).write_bytes(b"timestamp\n")
+    data.clear_cache()
+    with pytest.raises(data.ChecksumMismatch, match="system copy"):
+        data.load_series("ecg_diff_count3")
+    assert (root / "UnitTest" / data.SERIES["ecg_diff_count3"].test).exists()
+
+
+def _fake_wheel(path: Path, key: str, files: dict) -> Path:
+    import zipfile
+
+    wheel = path / f"aeon-{data.AEON_VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, raw in files.items():
+            zf.writestr(f"{data.AEON_DATA}/{data.SERIES[key].folder}/{name}", raw)
+    return wheel
+
+
+def test_series_are_taken_out_of_the_aeon_wheel(sandbox, monkeypatch, no_aeon, capsys):
+    monkeypatch.delenv("AELIB_DATA_MIRROR")
+    files = _fake_series(monkeypatch)
+    calls = []
+
+    def fake_fetch(dest, timeout=30.0):
+        calls.append(dest)
+        return _fake_wheel(Path(dest), "ucr_bleeding16", files)
+
+    monkeypatch.setattr(data, "fetch_aeon_wheel", fake_fetch)
+    s = data.load_series("ucr_bleeding16")
+    assert s.source.kind == "download" and len(calls) == 1
+    said = capsys.readouterr().out
+    assert f"the aeon {data.AEON_VERSION} wheel (6.4 MB, once) from PyPI" in said
+    folder = sandbox / "project" / data.SUBDIR["ucr_bleeding16"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(files)  # the wheel is gone
+    data.clear_cache()
+    data.load_series("ucr_bleeding16")  # now on disk: no second download
+    assert len(calls) == 1
+
+
+def test_a_wheel_with_other_bytes_keeps_nothing(sandbox, monkeypatch, no_aeon):
+    monkeypatch.delenv("AELIB_DATA_MIRROR")
+    files = _fake_series(monkeypatch)
+    other = {name: raw + b"0,0.0,0\n" for name, raw in files.items()}
+    monkeypatch.setattr(
+        data,
+        "fetch_aeon_wheel",
+        lambda dest, timeout=30.0: _fake_wheel(dest, "ucr_bleeding16", other),
+    )
+    with pytest.raises(data.ChecksumMismatch, match="nothing was kept"):
+        data.download("ucr_bleeding16")
+    folder = sandbox / "project" / data.SUBDIR["ucr_bleeding16"]
+    assert not list(folder.iterdir())
+
+
+def test_series_from_a_mirror(sandbox, monkeypatch, no_aeon):
+    files = _fake_series(monkeypatch, "ecg_diff_count3", repeat=False)
+    _write_files(sandbox / "mirror", files)
+    assert data.load_series("ecg_diff_count3").source.kind == "download"
+
+
+def test_no_series_source_names_every_place_and_the_fix(sandbox, monkeypatch, no_aeon):
+    monkeypatch.delenv("AELIB_DATA_MIRROR")
+    _fake_series(monkeypatch)
+
+    def failing(dest, timeout=30.0):
+        raise data.DownloadFailed("pip download aeon==1.6.0 failed (no network)")
+
+    monkeypatch.setattr(data, "fetch_aeon_wheel", failing)
+    with pytest.raises(data.DataUnavailable) as err:
+        data.load_series("ucr_bleeding16")
+    text = str(err.value)
+    assert "data-dir" in text and "no network" in text
+    assert "aelib data fetch ucr_bleeding16" in text and f"aeon=={data.AEON_VERSION}" in text
+    with pytest.raises(data.DataUnavailable):
+        data.load_series("ucr_bleeding16", download_ok=False)
+
+
+def test_fetch_aeon_wheel_reports_pip_failures(tmp_path, monkeypatch):
+    import subprocess
+
+    def fake_run(cmd, **kwargs):
+        assert cmd[1:4] == ["-m", "pip", "download"] and f"aeon=={data.AEON_VERSION}" in cmd
+        assert "--no-deps" in cmd
+        return subprocess.CompletedProcess(cmd, 1, "", "ERROR: No matching distribution found\n")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    with pytest.raises(data.DownloadFailed, match="No matching distribution.*pip download aeon"):
+        data.fetch_aeon_wheel(tmp_path)
+
+
+def test_series_and_images_do_not_mix():
+    with pytest.raises(ValueError, match="load_series"):
+        data.load("ucr_bleeding16")
+    with pytest.raises(ValueError, match="image dataset"):
+        data.load_series("mnist")
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.load_series("daphnet")
+    assert set(data.SERIES) <= set(data.DATASETS)
+
+
+def test_a_training_part_with_labels_is_refused(sandbox, monkeypatch, no_aeon):
+    spec = data.SERIES["ecg_diff_count3"]
+    train, test = _series_csvs(np.random.default_rng(5))
+    train = train.replace(b",0\n", b",1\n", 1)
+    files = {spec.train: train, spec.test: test}
+    _use_specs(
+        monkeypatch,
+        "ecg_diff_count3",
+        [data.FileSpec(n, hashlib.sha256(b).hexdigest(), "file") for n, b in files.items()],
+    )
+    _write_files(sandbox / "project" / data.SUBDIR["ecg_diff_count3"], files)
+    with pytest.raises(ValueError, match="training part has 1 labelled step"):
+        data.load_series("ecg_diff_count3")
+
+
+def test_real_series_when_available():
+    """The real files (in data/ or an installed aeon 1.6.0): sizes and labelled anomalies."""
+    data.clear_cache()
+    try:
+        ucr = data.load_series("ucr_bleeding16", download_ok=False)
+        ecg = data.load_series("ecg_diff_count3", download_ok=False)
+    except data.DataUnavailable:
+        pytest.skip(
+            "the labelled series are not on this machine (`aelib data fetch ucr_bleeding16`)"
+        )
+    finally:
+        data.clear_cache()
+    from aelib.timeseries import events
+
+    assert (
+        ucr.train.shape == (1_200, 1) and ucr.test.shape == (6_301, 1) and ucr.test_start == 1_200
+    )
+    assert events(ucr.test_labels) == [(2_987, 2_999)]
+    assert ecg.train.shape == (10_000, 1) and ecg.test.shape == (10_000, 1)
+    assert events(ecg.test_labels) == [(1_560, 1_660), (6_600, 6_700), (6_940, 7_040)]
