@@ -716,6 +716,17 @@ def _sample_photos() -> tuple[Path, list[np.ndarray]]:
     return folder, photos
 
 
+def sample_photographs() -> dict[str, np.ndarray]:
+    """scikit-learn's two photographs by name (``"china"``, ``"flower"``; 427x640 uint8 RGB), their
+    files and decoded pixels checked against :data:`PHOTOS`.
+
+    Raises:
+        ChecksumMismatch: a file's bytes or its decoded pixels differ from :data:`PHOTOS`.
+    """
+    _, photos = _sample_photos()
+    return {name.removesuffix(".jpg"): photo for name, photo in zip(PHOTOS, photos, strict=True)}
+
+
 def photo_patches(photos: list[np.ndarray]):
     """Cut 32x32 patches from photographs, with training and test patches from disjoint areas.
 

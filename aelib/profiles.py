@@ -198,6 +198,50 @@ PROFILES: dict[str, Profile] = {
             "08_n_samples": 1_000,  # generated images per model that the classifier judges
             "08_clf_epochs": 3,
             "08_clf_n_train": 20_000,  # labelled training images of the classifier that judges samples
+            # 09, full
+            "09_n_fit": 6_000,  # Fashion-MNIST training images of the super-resolution and inpainting nets
+            "09_n_val": 1_000,  # validation images: the claims' margins and the budgets are chosen on them
+            "09_n_test": 2_000,  # test images behind every reported number
+            "09_batch": 32,
+            "09_lr": 2e-3,
+            "09_steps_per_execution": 8,  # a speed setting only
+            "09_jit_compile": False,  # XLA: a speed setting only
+            "09_espcn_filters": (
+                64,
+                32,
+            ),  # the hidden convolutions of every ESPCN (Shi et al. 2016)
+            "09_espcn_kernels": (5, 3),
+            "09_ed_filters": (
+                16,
+                32,
+                64,
+            ),  # the no-skip super-resolution encoder-decoder (bottom 7x7)
+            "09_ed_convs": 1,  # 3x3 convolutions per level of the no-skip super-resolution net
+            "09_sr_epochs": 8,
+            "09_margin_db": 1.0,  # PSNR margin over bicubic, Fashion-MNIST (set from validation)
+            "09_photo_n_fit": 3_000,  # luminance patches of the training photograph
+            "09_photo_n_val": 500,
+            "09_photo_patch": 48,  # patch side at the high resolution (16 at the low one)
+            "09_photo_batch": 16,
+            "09_photo_epochs": 6,
+            "09_photo_lr": 1e-3,
+            "09_photo_margin_db": 0.02,  # on the photographs: a fifth of the validation gain
+            "09_photo_crop": (2, 280, 80),  # top, left, side of the detail shown (held-out rows)
+            "09_box_sizes": (8, 14),  # sides of the inpainting holes
+            "09_n_biharmonic": 2_000,  # test images of every inpainting number
+            "09_inpaint_filters": (16, 32, 64),
+            "09_inpaint_convs": 1,  # 3x3 convolutions per level of both inpainting nets
+            "09_inpaint_epochs": 5,
+            "09_scenes_fit": 2_000,  # 64x64 scenes of garments
+            "09_scenes_val": 500,
+            "09_scenes_test": 1_000,
+            "09_scene_noise": 0.1,
+            "09_seg_filters": (8, 16, 32, 64),  # the U-Net's levels (bottom 8x8)
+            "09_seg_convs": 1,  # 3x3 convolutions per level
+            "09_seg_batch": 16,
+            "09_seg_epochs": 8,
+            "09_seg_lr": 1e-2,
+            "09_miou_floor": 0.15,  # the U-Net's mean IoU over the kinds exceeds it (from validation)
             # 10, full
             "10_val_fraction": 0.25,  # end of each training part, held out: every choice uses it
             "10_min_window": 64,  # a window holds one cycle (autocorrelation), at least this long
@@ -364,6 +408,43 @@ PROFILES: dict[str, Profile] = {
             "08_n_samples": 300,
             "08_clf_epochs": 2,
             "08_clf_n_train": 8_000,
+            # 09, quick
+            "09_n_fit": 2_000,
+            "09_n_val": 500,
+            "09_n_test": 500,
+            "09_batch": 32,
+            "09_lr": 2e-3,
+            "09_steps_per_execution": 8,
+            "09_jit_compile": False,
+            "09_espcn_filters": (64, 32),
+            "09_espcn_kernels": (5, 3),
+            "09_ed_filters": (16, 32, 64),
+            "09_ed_convs": 1,
+            "09_sr_epochs": 6,
+            "09_margin_db": 0.5,
+            "09_photo_n_fit": 1_500,
+            "09_photo_n_val": 300,
+            "09_photo_patch": 48,
+            "09_photo_batch": 16,
+            "09_photo_epochs": 6,
+            "09_photo_lr": 1e-3,
+            "09_photo_margin_db": 0.02,
+            "09_photo_crop": (2, 280, 80),
+            "09_box_sizes": (8, 14),
+            "09_n_biharmonic": 500,
+            "09_inpaint_filters": (16, 32, 64),
+            "09_inpaint_convs": 1,
+            "09_inpaint_epochs": 5,
+            "09_scenes_fit": 1_000,
+            "09_scenes_val": 300,
+            "09_scenes_test": 300,
+            "09_scene_noise": 0.1,
+            "09_seg_filters": (8, 16, 32, 64),
+            "09_seg_convs": 1,
+            "09_seg_batch": 16,
+            "09_seg_epochs": 6,
+            "09_seg_lr": 1e-2,
+            "09_miou_floor": 0.15,
             # 10, quick
             "10_val_fraction": 0.25,
             "10_min_window": 64,
