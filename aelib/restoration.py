@@ -314,62 +314,6 @@ def matched_filters(
     return best
 
 
-def fit_pairs(
-    model,
-    x,
-    y,
-    *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    loss="mse",
-    validation_data=None,
-    steps_per_execution: int = 1,
-    jit_compile="auto",
-):
-    """Compile ``model`` with Adam on a cosine-decaying learning rate and fit ``x -> y``.
-
-    The same recipe as :func:`aelib.training.fit_autoencoder`, for inputs that differ from the
-    targets (a low-resolution image and its original, an image with a hole and the whole image, a
-    scene and its label map).
-
-    Args:
-        model: a Keras model.
-        x, y: inputs and targets (``x`` may be a list of arrays for a model with several inputs).
-        epochs, batch_size, lr: the training budget; the learning rate decays to zero.
-        loss: a Keras loss (name or object).
-        validation_data: ``(x_val, y_val)`` or None.
-        steps_per_execution: training steps per compiled call (a speed setting only).
-        jit_compile: compile with XLA (``True``), not (``False``), or as Keras decides (``"auto"``);
-            a speed setting only.
-
-    Returns:
-        The Keras ``History``.
-    """
-    import keras
-
-    fn = "fit_pairs"
-    epochs = _validate.integer(epochs, "epochs", fn, minimum=1)
-    batch_size = _validate.integer(batch_size, "batch_size", fn, minimum=1)
-    lr = _validate.number(lr, "lr", fn, minimum=0, exclusive=True)
-    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
-    steps = max(1, math.ceil(n / batch_size) * epochs)
-    model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps)),
-        loss=loss,
-        steps_per_execution=steps_per_execution,
-        jit_compile=jit_compile,
-    )
-    return model.fit(
-        x,
-        y,
-        epochs=epochs,
-        batch_size=batch_size,
-        validation_data=validation_data,
-        verbose=0,
-    )
-
-
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
     """``model.predict`` without the progress bar, as a NumPy array."""
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))

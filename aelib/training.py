@@ -57,26 +57,76 @@ def fit_autoencoder(
     Returns:
         The ``History`` of the fit; ``history.history["val_loss"]`` when ``validation_data`` is given.
     """
-    import keras
-
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size)
     if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    steps = int(math.ceil(len(x) / batch_size)) * epochs
-    schedule = keras.optimizers.schedules.CosineDecay(float(lr), decay_steps=steps)
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss=loss,
-        steps_per_execution=steps_per_execution,
-    )
-    val = None if validation_data is None else (validation_data, validation_data)
-    return model.fit(
+    return fit_pairs(
+        model,
         x,
         x,
         epochs=epochs,
         batch_size=batch_size,
-        validation_data=val,
+        lr=float(lr),
+        loss=loss,
+        validation_data=None if validation_data is None else (validation_data, validation_data),
+        callbacks=callbacks,
+        steps_per_execution=steps_per_execution,
+    )
+
+
+def fit_pairs(
+    model,
+    x,
+    y,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    loss="mse",
+    validation_data=None,
+    callbacks: Sequence | None = None,
+    steps_per_execution: int = 1,
+    jit_compile="auto",
+):
+    """Compile ``model`` with Adam on a cosine-decaying learning rate and fit ``x -> y``: the recipe
+    of :func:`fit_autoencoder` for inputs that differ from the targets (a low-resolution image and
+    its original, an image with a hole and the whole image, a scene and its label map).
+
+    Args:
+        model: a Keras model.
+        x, y: inputs and targets (``x`` may be a list of arrays for a model with several inputs).
+        epochs, batch_size, lr: the training budget; the learning rate decays to zero over it.
+        loss: a Keras loss (name or object).
+        validation_data: ``(x_val, y_val)`` or None.
+        callbacks: extra Keras callbacks.
+        steps_per_execution: training steps per compiled call (a speed setting only).
+        jit_compile: compile with XLA (``True``), not (``False``), or as Keras decides (``"auto"``);
+            a speed setting only.
+
+    Returns:
+        The Keras ``History``.
+    """
+    import keras
+
+    fn = "fit_pairs"
+    epochs = _validate.integer(epochs, "epochs", fn, minimum=1)
+    batch_size = _validate.integer(batch_size, "batch_size", fn, minimum=1)
+    lr = _validate.number(lr, "lr", fn, minimum=0, exclusive=True)
+    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    steps = max(1, math.ceil(n / batch_size) * epochs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps)),
+        loss=loss,
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
+    return model.fit(
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=validation_data,
         callbacks=list(callbacks or []),
         verbose=0,
     )
