@@ -261,8 +261,9 @@ def test_discriminative_accuracy_is_near_half_for_the_same_source_and_high_for_n
     real = np.sin(np.arange(32)[None] / 4 + phase)[..., None]
     same = np.sin(np.arange(32)[None] / 4 + rng.uniform(0, 2 * np.pi, (600, 1)))[..., None]
     noise = rng.standard_normal((600, 32, 1))
-    assert T.discriminative_accuracy(real, same) < 0.65
-    assert T.discriminative_accuracy(real, noise) > 0.95
+    # 30 trees instead of the default 100: the same verdicts, a third of the time
+    assert T.discriminative_accuracy(real, same, max_iter=30) < 0.65
+    assert T.discriminative_accuracy(real, noise, max_iter=30) > 0.95
     with pytest.raises(ValueError, match="one shape"):
         T.discriminative_accuracy(real, noise[:, :16])
 
