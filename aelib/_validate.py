@@ -21,7 +21,9 @@ Functions:
 - :func:`binary_labels` one boolean (or 0/1) label per value;
 - :func:`images` a batch of floating-point images ``(n, height, width, channels)`` in [0, 1];
 - :func:`choice` one of a fixed set of names (an output activation, a method);
-- :func:`output_path` a file path to be written: its folder must be a folder, not a file.
+- :func:`output_path` a file path to be written: its folder must be a folder, not a file;
+- :class:`ImagesOnlyFit` ``fit`` and ``evaluate`` of a model that reconstructs its input (images
+  only, checked up front), shared by ``VAE`` and ``VQVAE``.
 """
 
 from __future__ import annotations
@@ -283,3 +285,53 @@ def output_path(path, fn: str, name: str = "path") -> Path:
             break
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def is_array_like(x) -> bool:
+    """Whether ``x`` is an array (or list) that can be checked, rather than a ``tf.data.Dataset``,
+    a generator or a Keras ``PyDataset``, which are passed on unchecked."""
+    return isinstance(x, (np.ndarray, list)) or (hasattr(x, "__array__") and hasattr(x, "shape"))
+
+
+class ImagesOnlyFit:
+    """``fit`` and ``evaluate`` for a Keras model that reconstructs its input: images only, no
+    targets, checked before Keras sees them.
+
+    Mix in before ``keras.Model`` (``class VAE(ImagesOnlyFit, keras.Model)``). The class sets
+    ``_model_name`` ("VAE") and ``_model_article`` ("a VAE") for the messages, and implements
+    ``_checked(x, fn, arg)``, which returns the checked array or raises ``ValueError``.
+    """
+
+    _model_name = "model"
+    _model_article = "the model"
+
+    def _checked(self, x, fn: str, arg: str = "x"):
+        raise NotImplementedError
+
+    def _checked_or_passed(self, x, fn: str, arg: str = "x"):
+        if x is None or not is_array_like(x):
+            return x  # a tf.data.Dataset or a generator: passed through unchecked
+        return self._checked(x, fn, arg)
+
+    def _no_targets(self, y, fn: str) -> None:
+        if y is not None:
+            raise ValueError(
+                f"{fn}(): {self._model_article} reconstructs its input; pass the images as x and no y"
+            )
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        fn = f"{self._model_name}.fit"
+        self._no_targets(y, fn)
+        x = self._checked_or_passed(x, fn)
+        if validation_data is not None:
+            if isinstance(validation_data, tuple):
+                if len(validation_data) > 1 and validation_data[1] is not None:
+                    raise ValueError(f"{fn}(): validation_data must be images only, or (images,)")
+                validation_data = validation_data[0]
+            validation_data = (self._checked_or_passed(validation_data, fn, "validation_data"),)
+        return super().fit(x, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        fn = f"{self._model_name}.evaluate"
+        self._no_targets(y, fn)
+        return super().evaluate(self._checked_or_passed(x, fn), **kwargs)

@@ -112,10 +112,6 @@ def _as_images(
     return arr
 
 
-def _is_array_like(x) -> bool:
-    return isinstance(x, (np.ndarray, list)) or (hasattr(x, "__array__") and hasattr(x, "shape"))
-
-
 # --------------------------------------------------------------------------------------------------
 # Layers and the model
 # --------------------------------------------------------------------------------------------------
@@ -176,7 +172,7 @@ def gaussian_log_likelihood(x, mean, log_sigma):
 
 
 @keras.saving.register_keras_serializable(package="aelib")
-class VAE(keras.Model):
+class VAE(_validate.ImagesOnlyFit, keras.Model):
     """A variational autoencoder with a diagonal Gaussian posterior and an ``N(0, I)`` prior.
 
     Args:
@@ -198,6 +194,9 @@ class VAE(keras.Model):
     negative ELBO (beta 1, whatever beta training used), ``reconstruction`` and ``kl``, all averaged
     over images in nats; ``fit``'s training ``loss`` is ``reconstruction + beta * kl``.
     """
+
+    _model_name = "VAE"
+    _model_article = "a VAE"
 
     def __init__(
         self,
@@ -278,33 +277,10 @@ class VAE(keras.Model):
         beta = ops.cast(self.beta, kl.dtype) if training else 1.0
         return reconstruction + beta * kl + (ops.sum(self.losses) if self.losses else 0.0)
 
-    # ---- fit and evaluate take images only, checked up front ----
+    # ---- fit and evaluate take images only, checked up front (_validate.ImagesOnlyFit) ----
 
     def _checked(self, x, fn: str, arg: str = "x"):
-        if x is None or not _is_array_like(x):
-            return x  # a tf.data.Dataset or a generator: passed through unchecked
         return _as_images(x, self.image_shape, self.likelihood, fn, arg)
-
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        if y is not None:
-            raise ValueError(
-                "VAE.fit(): a VAE reconstructs its input; pass the images as x and no y"
-            )
-        x = self._checked(x, "VAE.fit")
-        if validation_data is not None:
-            if isinstance(validation_data, tuple):
-                if len(validation_data) > 1 and validation_data[1] is not None:
-                    raise ValueError("VAE.fit(): validation_data must be images only, or (images,)")
-                validation_data = validation_data[0]
-            validation_data = (self._checked(validation_data, "VAE.fit", "validation_data"),)
-        return super().fit(x, validation_data=validation_data, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        if y is not None:
-            raise ValueError(
-                "VAE.evaluate(): a VAE reconstructs its input; pass the images as x and no y"
-            )
-        return super().evaluate(self._checked(x, "VAE.evaluate"), **kwargs)
 
     # ---- NumPy conveniences ----
 

@@ -88,10 +88,6 @@ def _check_decay(decay, fn: str) -> float:
     return _validate.number(decay, "decay", fn, minimum=0.0, maximum=1.0, exclusive=True)
 
 
-def _is_array_like(x) -> bool:
-    return isinstance(x, (np.ndarray, list)) or (hasattr(x, "__array__") and hasattr(x, "shape"))
-
-
 # --------------------------------------------------------------------------------------------------
 # Quantisation and its losses (keras.ops: any backend, symbolic or eager)
 # --------------------------------------------------------------------------------------------------
@@ -321,7 +317,7 @@ def restart_dead_codes(quantizer: VectorQuantizer, z_e, seed: int = 0) -> int:
 
 
 @keras.saving.register_keras_serializable(package="aelib")
-class VQVAE(keras.Model):
+class VQVAE(_validate.ImagesOnlyFit, keras.Model):
     """A VQ-VAE: encoder, :class:`VectorQuantizer`, decoder.
 
     Args:
@@ -339,6 +335,9 @@ class VQVAE(keras.Model):
     ``reconstruction`` (normalised MSE), ``quantization`` (``mean ||z_e - z_q||^2``, the value of
     both the codebook and the commitment loss) and ``vq_loss`` (what the quantiser adds).
     """
+
+    _model_name = "VQVAE"
+    _model_article = "a VQ-VAE"
 
     def __init__(
         self,
@@ -404,11 +403,9 @@ class VQVAE(keras.Model):
         self.vq_tracker.update_state(vq, sample_weight=n)
         return reconstruction + vq
 
-    # ---- fit and evaluate take images only, checked up front ----
+    # ---- fit and evaluate take images only, checked up front (_validate.ImagesOnlyFit) ----
 
     def _checked(self, x, fn: str, arg: str = "x"):
-        if x is None or not _is_array_like(x):
-            return x  # a tf.data.Dataset or a generator: passed through unchecked
         arr = _validate.images(np.asarray(x), fn, arg)
         if tuple(arr.shape[1:]) != self.image_shape:
             raise ValueError(
@@ -416,29 +413,6 @@ class VQVAE(keras.Model):
                 f"got {arr.shape}"
             )
         return arr.astype(np.float32, copy=False)
-
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        if y is not None:
-            raise ValueError(
-                "VQVAE.fit(): a VQ-VAE reconstructs its input; pass the images as x and no y"
-            )
-        x = self._checked(x, "VQVAE.fit")
-        if validation_data is not None:
-            if isinstance(validation_data, tuple):
-                if len(validation_data) > 1 and validation_data[1] is not None:
-                    raise ValueError(
-                        "VQVAE.fit(): validation_data must be images only, or (images,)"
-                    )
-                validation_data = validation_data[0]
-            validation_data = (self._checked(validation_data, "VQVAE.fit", "validation_data"),)
-        return super().fit(x, validation_data=validation_data, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        if y is not None:
-            raise ValueError(
-                "VQVAE.evaluate(): a VQ-VAE reconstructs its input; pass the images as x and no y"
-            )
-        return super().evaluate(self._checked(x, "VQVAE.evaluate"), **kwargs)
 
     # ---- NumPy conveniences (direct calls in batches: faster than predict for small models) ----
 

@@ -208,8 +208,12 @@ def test_bad_inputs_are_named():
         vae.importance_weighted_nll(m, grey, k=2)
     with pytest.raises(ValueError, match=r"x must have shape \(n, 8, 8, 1\), got \(4, 28, 28, 1\)"):
         m.evaluate(np.zeros((4, 28, 28, 1), np.float32), verbose=0)
-    with pytest.raises(ValueError, match="pass the images as x and no y"):
+    with pytest.raises(ValueError, match=r"^VAE\.fit\(\): a VAE reconstructs its input; pass the"):
         m.fit(_binary_data(4), _binary_data(4), verbose=0)
+    with pytest.raises(ValueError, match=r"^VAE\.evaluate\(\): a VAE reconstructs its input"):
+        m.evaluate(_binary_data(4), _binary_data(4), verbose=0)
+    with pytest.raises(ValueError, match=r"^VAE\.fit\(\): validation_data must be images only"):
+        m.fit(_binary_data(4), validation_data=(_binary_data(4), _binary_data(4)), verbose=0)
     with pytest.raises(ValueError, match="k must be an int >= 1, got 0"):
         vae.importance_weighted_nll(m, _binary_data(4), k=0)
     with pytest.raises(ValueError, match=r"z must have shape \(n, 2\)"):

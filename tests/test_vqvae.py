@@ -353,8 +353,15 @@ def test_bad_inputs_name_the_argument(small_model):
         V.perplexity(np.array([0, 8]), 8)
     with pytest.raises(ValueError, match="integer code indices"):
         V.dead_fraction(np.array([0.5]), 8)
-    with pytest.raises(ValueError, match="no y"):
-        small_model.fit(np.zeros((2, 28, 28, 1), "float32"), np.zeros((2, 28, 28, 1), "float32"))
+    x = np.zeros((2, 28, 28, 1), "float32")
+    with pytest.raises(ValueError, match=r"^VQVAE\.fit\(\): a VQ-VAE reconstructs its input; pass"):
+        small_model.fit(x, x)
+    with pytest.raises(ValueError, match=r"^VQVAE\.evaluate\(\): a VQ-VAE reconstructs its input"):
+        small_model.evaluate(x, x)
+    with pytest.raises(ValueError, match=r"^VQVAE\.fit\(\): validation_data must be images only"):
+        small_model.fit(x, validation_data=(x, x), epochs=1)
+    with pytest.raises(ValueError, match=r"^VQVAE\.fit\(\): validation_data must have shape"):
+        small_model.fit(x, validation_data=(x[:, :14, :14],), epochs=1)
     with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
         small_model.fit(np.full((2, 28, 28, 1), 2.0, "float32"), epochs=1)
     with pytest.raises(ValueError, match="shape"):
