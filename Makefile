@@ -6,6 +6,10 @@ EXTRAS ?= dev
 STAMP  := $(VENV)/.installed-$(EXTRAS)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900
+# Two pytest workers (pytest-xdist); loadscope keeps each notebook, whose cells share one kernel, and
+# each test module on one worker. One worker's single-threaded stretches (kernel start, NumPy and
+# scikit-learn work, figures) leave the cores to the other's training. XDIST= runs in one process.
+XDIST ?= -n 2 --dist loadscope
 
 .PHONY: colab-links venv run test unit nbval audit lab browser-test lint format outputs timings bench clean help test-min
 
@@ -35,14 +39,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results \
-		$(BIN)/python -m pytest tests $(NBVAL) $(NOTEBOOKS)
+		$(BIN)/python -m pytest $(XDIST) tests $(NBVAL) $(NOTEBOOKS)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(XDIST) tests
 
 nbval: $(STAMP)
 	AELIB_PROFILE=quick AELIB_RESULTS_DIR=$(CURDIR)/.test-results \
-		$(BIN)/python -m pytest $(NBVAL) $(NOTEBOOKS)
+		$(BIN)/python -m pytest $(XDIST) $(NBVAL) $(NOTEBOOKS)
 
 audit: $(STAMP)
 	$(BIN)/aelib audit
@@ -103,7 +107,7 @@ test-min:
 	$(VENV_MIN)/bin/python tools/floors.py > constraints-min.txt
 	$(VENV_MIN)/bin/python -m pip install --quiet -c constraints-min.txt -e ".[dev]"
 	$(VENV_MIN)/bin/python tools/floors.py --check
-	$(VENV_MIN)/bin/python -m pytest tests
+	$(VENV_MIN)/bin/python -m pytest $(XDIST) tests
 	AELIB_RESULTS_DIR=$(CURDIR)/.test-results/min \
 		$(VENV_MIN)/bin/aelib run $(MIN_NOTEBOOKS) --profile quick --no-progress
 

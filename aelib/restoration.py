@@ -666,6 +666,41 @@ def mean_iou(y_true, y_pred, n_classes: int, classes=None) -> float:
     return float(np.nanmean(iou))
 
 
+def guess_iou_per_class(y_true, shares) -> np.ndarray:
+    """The IoU per kind of a guess that knows which pixels are foreground but not their kind: each
+    foreground pixel (label >= 1) of ``y_true`` gets kind ``k`` at random with probability
+    ``shares[k - 1]``. Shape ``(len(shares) + 1,)``; entry 0 (the background) is NaN, as is a kind
+    that appears in neither ``y_true`` nor the guess.
+
+    The value per kind is the expected intersection over the expected union,
+    ``N_k s_k / (N_k + G s_k - N_k s_k)``, with ``N_k`` the true pixels of kind ``k`` and ``G`` all
+    foreground pixels; over many pixels it is the guess's IoU to within a small fraction. A model
+    that tells the kinds apart must beat it: it is the floor that knowing *where* buys alone.
+
+    Args:
+        y_true: integer label maps ``(..., h, w)``, 0 the background.
+        shares: one non-negative number per kind, summing to 1 (for instance each kind's share of
+            the foreground pixels of the training label maps).
+    """
+    fn = "guess_iou_per_class"
+    shares = np.asarray(shares, dtype=np.float64)
+    if shares.ndim != 1 or shares.size < 1 or not np.isfinite(shares).all() or (shares < 0).any():
+        raise ValueError(
+            f"{fn}(): shares must be a 1-D array of non-negative numbers, got {shares}"
+        )
+    if abs(shares.sum() - 1.0) > 1e-6:
+        raise ValueError(f"{fn}(): shares must sum to 1, got a sum of {shares.sum():.6g}")
+    n_classes = shares.size + 1
+    t = _label_maps(y_true, fn, "y_true", n_classes).ravel()
+    counts = np.bincount(t.astype(np.int64), minlength=n_classes)[1:].astype(np.float64)
+    foreground = counts.sum()
+    inter = counts * shares
+    union = counts + foreground * shares - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, inter / union, np.nan)
+    return np.concatenate([[np.nan], iou])
+
+
 def colourise(labels, n_classes: int) -> np.ndarray:
     """Label maps ``(..., h, w)`` as RGB images in [0, 1]: black background, one colour per class."""
     import matplotlib

@@ -277,6 +277,36 @@ def test_iou_by_hand():
         R.iou_per_class(t, p.astype(float), 4)
 
 
+def test_guess_iou_matches_random_guesses_and_its_formula():
+    rng = np.random.default_rng(0)
+    labels = rng.choice(4, size=(100, 64, 64), p=[0.5, 0.3, 0.15, 0.05]).astype(np.uint8)
+    shares = np.array([0.6, 0.3, 0.1])
+    expected = R.guess_iou_per_class(labels, shares)
+    assert np.isnan(expected[0])
+    n = np.bincount(labels.ravel(), minlength=4)[1:]
+    g = n.sum()
+    np.testing.assert_allclose(expected[1:], n * shares / (n + g * shares - n * shares))
+    # the guess itself: keep the foreground, draw each pixel's kind with the shares
+    guesses = [
+        np.where(labels > 0, rng.choice([1, 2, 3], size=labels.shape, p=shares), 0)
+        for _ in range(3)
+    ]
+    measured = np.mean([R.iou_per_class(labels, gss, 4) for gss in guesses], axis=0)
+    np.testing.assert_allclose(measured[1:], expected[1:], rtol=0.03)
+    # a kind that never occurs and is never guessed has no IoU
+    assert np.isnan(R.guess_iou_per_class(np.ones((2, 4, 4), np.uint8), [1.0, 0.0])[2])
+
+
+def test_guess_iou_refuses_bad_shares():
+    labels = np.ones((2, 4, 4), np.uint8)
+    with pytest.raises(ValueError, match="shares must sum to 1, got a sum of 0.9"):
+        R.guess_iou_per_class(labels, [0.5, 0.4])
+    with pytest.raises(ValueError, match="non-negative"):
+        R.guess_iou_per_class(labels, [1.5, -0.5])
+    with pytest.raises(ValueError, match="y_true"):
+        R.guess_iou_per_class(np.full((2, 4, 4), 3, np.uint8), [0.5, 0.5])
+
+
 def test_photographs_luminance_and_patches():
     photos = R.sample_photographs()
     assert set(photos) == {"china", "flower"}
