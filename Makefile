@@ -10,6 +10,8 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.
 # each test module on one worker. One worker's single-threaded stretches (kernel start, NumPy and
 # scikit-learn work, figures) leave the cores to the other's training. XDIST= runs in one process.
 XDIST ?= -n 2 --dist loadscope
+# make audit: notebooks audited at once, each in its own kernel, for the same reason.
+AUDIT_JOBS ?= 2
 
 .PHONY: colab-links venv run test unit nbval audit lab browser-test lint format outputs timings bench clean help test-min
 
@@ -49,7 +51,7 @@ nbval: $(STAMP)
 		$(BIN)/python -m pytest $(XDIST) $(NBVAL) $(NOTEBOOKS)
 
 audit: $(STAMP)
-	$(BIN)/aelib audit
+	$(BIN)/aelib audit --jobs $(AUDIT_JOBS)
 
 lab:
 	$(MAKE) venv EXTRAS=dev,lab

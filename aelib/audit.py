@@ -14,8 +14,9 @@ that fail untrained, or a cell that does not run with training off.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,28 +96,44 @@ def read_verdicts(path: Path | str) -> list[dict]:
 
 
 def audit_notebook(path: Path, timeout: int = 900) -> NotebookAudit:
-    """Run one notebook (quick profile, training off) in a fresh kernel and collect its verdicts."""
+    """Run one notebook (quick profile, training off) in a fresh kernel and collect its verdicts.
+
+    The settings reach the kernel through its own environment, never this process's, so several
+    notebooks can be audited at once (:func:`audit_notebooks`)."""
     from .cli import CellFailed, run_notebook
 
     result = NotebookAudit(path.stem)
-    saved = {k: os.environ.get(k) for k in (AUDIT_VAR, "AELIB_RESULTS_DIR", "TF_CPP_MIN_LOG_LEVEL")}
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # the kernels' C++ start-up logs
     with tempfile.TemporaryDirectory(prefix="aelib-audit-") as tmp:
         verdicts = Path(tmp) / "claims.jsonl"
-        os.environ[AUDIT_VAR] = str(verdicts)
-        os.environ["AELIB_RESULTS_DIR"] = tmp  # records of untrained models go nowhere
+        # records of untrained models go nowhere
+        env = {AUDIT_VAR: str(verdicts), "AELIB_RESULTS_DIR": tmp}
         try:
-            run_notebook(path, "quick", timeout=timeout, progress=False)
+            run_notebook(path, "quick", timeout=timeout, progress=False, env=env)
         except CellFailed as err:
             result.error = str(err)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         result.claims = read_verdicts(verdicts)
     return result
+
+
+def audit_notebooks(paths: list[Path], jobs: int = 1, timeout: int = 900):
+    """Audit ``paths``, ``jobs`` notebooks at a time (each in its own kernel); yield each
+    :class:`NotebookAudit` with its seconds, in the order of ``paths``.
+
+    Raises:
+        ValueError: ``jobs`` is not a whole number of at least 1.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"audit_notebooks(): jobs must be a whole number >= 1, got {jobs!r}")
+
+    def timed(path):
+        start = time.perf_counter()
+        result = audit_notebook(path, timeout)
+        return result, time.perf_counter() - start
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each worker waits on its own kernel
+        futures = [pool.submit(timed, Path(path)) for path in paths]
+        for future in futures:
+            yield future.result()
 
 
 def report(audit: NotebookAudit, min_learned: int = MIN_LEARNED) -> str:

@@ -5,7 +5,7 @@ aelib runtimes [FILE]
 aelib data info
 aelib data fetch NAME [NAME ...]
 aelib results [DIR]
-aelib audit [NOTEBOOK ...] [--json FILE]
+aelib audit [NOTEBOOK ...] [--json FILE] [--jobs N]
 aelib info
 
 The work is done elsewhere: notebooks run in :mod:`aelib.runner`, run times are recorded and
@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 from . import __version__, _paths, _validate
@@ -72,6 +71,17 @@ def _resolve(names: list[str]) -> list[Path]:
             raise SystemExit(f"aelib run: {name!r} {why} in {folder} (available: {options})")
         chosen.append(matches[0])
     return chosen
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def _fmt(value) -> str:
@@ -222,16 +232,14 @@ def cmd_audit(args) -> int:
         except (ValueError, NotADirectoryError) as err:
             raise SystemExit(str(err)) from None
     print(
-        f"auditing {len(paths)} notebook(s): quick profile, training switched off "
-        "(every fit runs zero epochs); learned claims must fail",
+        f"auditing {len(paths)} notebook(s), {args.jobs} at a time: quick profile, training "
+        "switched off (every fit runs zero epochs); learned claims must fail",
         flush=True,
     )
     audits = []
-    for path in paths:
-        start = time.perf_counter()
-        result = audit.audit_notebook(path)
+    for result, seconds in audit.audit_notebooks(paths, jobs=args.jobs):
         audits.append(result)
-        print(f"\n{audit.report(result)}  [{time.perf_counter() - start:.0f} s]", flush=True)
+        print(f"\n{audit.report(result)}  [{seconds:.0f} s]", flush=True)
     if args.json:
         target = Path(args.json)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -340,6 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     aud.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
     aud.add_argument("--json", metavar="FILE", help="also write every verdict to FILE as JSON")
+    aud.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="notebooks audited at once, each in its own kernel (default 1)",
+    )
     aud.set_defaults(func=cmd_audit)
 
     info = sub.add_parser("info", help="versions, devices and the active profile")

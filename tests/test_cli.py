@@ -5,6 +5,8 @@ import nbformat
 import pytest
 
 from aelib import cli
+from aelib.audit import audit_notebooks
+from aelib.checks import AUDIT_VAR
 
 
 def _notebook(folder, name, cells):
@@ -196,11 +198,17 @@ def test_audit_reports_learned_claims_that_pass_untrained(project, capsys):
     ]
     _notebook(project / "notebooks", "02_bad", bad)
     report = project / "audit.json"
+    results_dir = os.environ["AELIB_RESULTS_DIR"]
     assert cli.main(["audit", "01", "--json", str(report)]) == 0
-    assert cli.main(["audit", "--json", str(report)]) == 1
+    # both notebooks at once: each kernel gets its own verdict file, and the reports keep their order
+    assert cli.main(["audit", "--jobs", "2", "--json", str(report)]) == 1
     out = capsys.readouterr().out
+    assert "2 at a time" in out
+    assert out.index("\n01_good") < out.index("\n02_bad")
     assert "[DEFECT  ] the error is below one" in out
     assert "1 of 2 notebook(s) pass the audit; 1 learned claim(s) pass" in out
+    # the settings went to the kernels, not to this process
+    assert AUDIT_VAR not in os.environ and os.environ["AELIB_RESULTS_DIR"] == results_dir
     saved = {a["notebook"]: a for a in json.loads(report.read_text())}
     assert saved["01_good"]["counts"] == {
         "learned_fail_untrained": 4,
@@ -209,6 +217,19 @@ def test_audit_reports_learned_claims_that_pass_untrained(project, capsys):
         "fact": 1,
     }
     assert saved["02_bad"]["counts"]["learned_pass_untrained"] == 1
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two", "1.5"])
+def test_audit_refuses_a_bad_number_of_jobs(project, capsys, jobs):
+    with pytest.raises(SystemExit):
+        cli.main(["audit", "--jobs", jobs])
+    assert f"--jobs: must be a whole number >= 1, got '{jobs}'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True, "2"])
+def test_audit_notebooks_refuses_a_bad_number_of_jobs(jobs):
+    with pytest.raises(ValueError, match=r"audit_notebooks\(\): jobs must be a whole number >= 1"):
+        list(audit_notebooks([], jobs=jobs))
 
 
 def test_audit_fails_a_notebook_that_does_not_run_untrained(project, capsys):
