@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 # The aelib modules that register Keras classes; a test keeps this list complete.
-KERAS_MODULES: tuple[str, ...] = ("regularized", "upsampling", "vae", "vqvae")
+KERAS_MODULES: tuple[str, ...] = ("optim", "regularized", "upsampling", "vae", "vqvae")
 
 
 def register_all() -> None:

@@ -88,6 +88,7 @@ def fit_pairs(
     callbacks: Sequence | None = None,
     steps_per_execution: int = 1,
     jit_compile="auto",
+    fused_adam: bool = False,
 ):
     """Compile ``model`` with Adam on a cosine-decaying learning rate and fit ``x -> y``: the recipe
     of :func:`fit_autoencoder` for inputs that differ from the targets (a low-resolution image and
@@ -103,6 +104,8 @@ def fit_pairs(
         steps_per_execution: training steps per compiled call (a speed setting only).
         jit_compile: compile with XLA (``True``), not (``False``), or as Keras decides (``"auto"``);
             a speed setting only.
+        fused_adam: Adam's update in one TensorFlow op per weight (:class:`aelib.optim.FusedAdam`)
+            instead of Keras' many small ones; the same arithmetic, a speed setting only.
 
     Returns:
         The Keras ``History``.
@@ -113,10 +116,16 @@ def fit_pairs(
     epochs = _validate.integer(epochs, "epochs", fn, minimum=1)
     batch_size = _validate.integer(batch_size, "batch_size", fn, minimum=1)
     lr = _validate.number(lr, "lr", fn, minimum=0, exclusive=True)
+    if not isinstance(fused_adam, bool):
+        raise ValueError(f"{fn}(): fused_adam must be True or False, got {fused_adam!r}")
     n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
     steps = max(1, math.ceil(n / batch_size) * epochs)
+    if fused_adam:
+        from .optim import FusedAdam as adam
+    else:
+        adam = keras.optimizers.Adam
     model.compile(
-        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(lr, steps)),
+        optimizer=adam(keras.optimizers.schedules.CosineDecay(lr, steps)),
         loss=loss,
         steps_per_execution=steps_per_execution,
         jit_compile=jit_compile,
