@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import _validate
 from .checks import AUDIT_VAR, KINDS
 
 MIN_LEARNED = 4
@@ -116,24 +117,26 @@ def audit_notebook(path: Path, timeout: int = 900) -> NotebookAudit:
 
 
 def audit_notebooks(paths: list[Path], jobs: int = 1, timeout: int = 900):
-    """Audit ``paths``, ``jobs`` notebooks at a time (each in its own kernel); yield each
-    :class:`NotebookAudit` with its seconds, in the order of ``paths``.
+    """Audit ``paths``, ``jobs`` notebooks at a time (each in its own kernel); return an iterator of
+    each :class:`NotebookAudit` with its seconds, in the order of ``paths``.
 
     Raises:
-        ValueError: ``jobs`` is not a whole number of at least 1.
+        ValueError: ``jobs`` is not a whole number of at least 1 (checked before anything runs).
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"audit_notebooks(): jobs must be a whole number >= 1, got {jobs!r}")
+    jobs = _validate.integer(jobs, "jobs", "audit_notebooks", minimum=1)
 
     def timed(path):
         start = time.perf_counter()
         result = audit_notebook(path, timeout)
         return result, time.perf_counter() - start
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each worker waits on its own kernel
-        futures = [pool.submit(timed, Path(path)) for path in paths]
-        for future in futures:
-            yield future.result()
+    def results():
+        with ThreadPoolExecutor(max_workers=jobs) as pool:  # each worker waits on its own kernel
+            futures = [pool.submit(timed, Path(path)) for path in paths]
+            for future in futures:
+                yield future.result()
+
+    return results()
 
 
 def report(audit: NotebookAudit, min_learned: int = MIN_LEARNED) -> str:

@@ -3,9 +3,9 @@
 Keras' :class:`keras.optimizers.Adam` writes its update with about twenty small ops per weight
 tensor (casts, powers, the two moment updates, the step), and on the TensorFlow backend each op
 pays its own dispatch cost at every step and its own tracing cost once per new model. The series'
-models are small, so on a CPU that overhead is a large part of a step: for the dense VAE of
-notebook 05 at batch 64, a third of the step time, and about half a second of tracing for every
-model trained. :class:`FusedAdam` hands each weight to TensorFlow's ``ResourceApplyAdam`` kernel
+models are small, so on a CPU that overhead counts: for the dense VAE of notebook 05 at batch 64,
+about 0.7 s of every model's first epoch and up to a sixth of each later one
+(``benchmarks/fused_adam.py``). :class:`FusedAdam` hands each weight to TensorFlow's ``ResourceApplyAdam`` kernel
 instead, which does the same update (Kingma and Ba 2015, with the bias correction folded into the
 step size and epsilon added to the square root of the second moment, as Keras does) in one op.
 
