@@ -132,6 +132,7 @@ PROFILES: dict[str, Profile] = {
             "05_iw_repeats": 3,  # repeats with fresh noise: the Monte-Carlo error
             "05_prior_samples": 5_000,  # decoded samples per generator in the sampled NLL
             "05_mnist_epochs": 20,
+            "05_steps_per_execution": 8,  # a speed setting only
             # 06, full
             "06_digit_n_train": 4_000,  # MNIST images for the digit-1 example (all of the sample)
             "06_digit_epochs": 60,  # ~360 normal images: small batches, many epochs
@@ -340,6 +341,7 @@ PROFILES: dict[str, Profile] = {
             "05_iw_repeats": 3,
             "05_prior_samples": 2_000,
             "05_mnist_epochs": 2,
+            "05_steps_per_execution": 8,
             # 06, quick
             "06_digit_n_train": 4_000,
             "06_digit_epochs": 24,

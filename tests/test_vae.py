@@ -110,6 +110,24 @@ def test_kl_warmup_ramps_beta_from_zero():
         vae.KLWarmup(0)
 
 
+def test_kl_warmup_with_several_steps_per_execution_moves_once_per_execution():
+    # Keras calls batch callbacks once per execution: with 2 steps per execution and 4 batches per
+    # epoch the ramp is set at batches 0 and 2 of each epoch, to the value of that batch.
+    x = _binary_data(64)
+    m = _tiny(beta=2.0)
+    m.compile(optimizer="adam", steps_per_execution=2)
+    seen = []
+    probe = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda b, logs: seen.append((b, float(m.beta.numpy())))
+    )
+    m.fit(x, epochs=3, batch_size=16, verbose=0, callbacks=[vae.KLWarmup(2), probe])
+    assert [b for b, _ in seen] == [0, 2] * 3
+    np.testing.assert_allclose(
+        [v for _, v in seen[:4]], np.array([0, 2, 4, 6]) / 8 * 2.0, rtol=1e-6
+    )
+    assert [v for _, v in seen[4:]] == pytest.approx([2.0, 2.0])
+
+
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
 def test_save_load_roundtrip(tmp_path, likelihood):
     x = _binary_data(32)
