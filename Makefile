@@ -13,12 +13,13 @@ XDIST ?= -n 2 --dist loadscope
 # make audit: notebooks audited at once, each in its own kernel, for the same reason.
 AUDIT_JOBS ?= 2
 
-.PHONY: colab-links venv run test unit nbval audit lab browser-test lint format outputs timings bench clean help test-min
+.PHONY: colab-links venv run test unit nbval audit lab browser-test lint format outputs timings bench clean help test-min nbval-rounding
 
 help:
 	@echo "make run      execute every notebook headless (profile: \$$AELIB_PROFILE, default full)"
 	@echo "make test     unit tests + strict nbval over every notebook (profile quick)"
 	@echo "make audit    run every notebook with training off: learned claims must fail"
+	@echo "make nbval-rounding  strict nbval with oneDNN off (other rounding): claims must still hold"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make browser-test  open every notebook in JupyterLab in headless Chromium (pre-release check)"
 	@echo "make lint     ruff over the package, tests and notebooks"
@@ -52,6 +53,10 @@ nbval: $(STAMP)
 
 audit: $(STAMP)
 	$(BIN)/aelib audit --jobs $(AUDIT_JOBS)
+
+# Strict nbval with TensorFlow's oneDNN kernels off: other floating-point rounding, the same claims.
+nbval-rounding: $(STAMP)
+	TF_ENABLE_ONEDNN_OPTS=0 $(MAKE) nbval
 
 lab:
 	$(MAKE) venv EXTRAS=dev,lab
