@@ -79,6 +79,18 @@ def _describe(minimum: int | None, maximum: int | None) -> str:
     return "an int"
 
 
+def flag(value, name: str, fn: str) -> bool:
+    """``value`` as a ``bool`` if it is ``True`` or ``False`` (a NumPy boolean too).
+
+    Raises:
+        ValueError: anything else (``1``, ``"yes"``, ``None``); the message names ``name`` and
+            ``fn``.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{fn}(): {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def integers(
     values, name: str, fn: str, minimum: int | None = 1, allow_empty: bool = False
 ) -> tuple[int, ...]:

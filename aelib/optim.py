@@ -5,9 +5,10 @@ tensor (casts, powers, the two moment updates, the step), and on the TensorFlow 
 pays its own dispatch cost at every step and its own tracing cost once per new model. The series'
 models are small, so on a CPU that overhead counts: for the dense VAE of notebook 05 at batch 64,
 about 0.7 s of every model's first epoch and up to a sixth of each later one
-(``benchmarks/fused_adam.py``). :class:`FusedAdam` hands each weight to TensorFlow's ``ResourceApplyAdam`` kernel
-instead, which does the same update (Kingma and Ba 2015, with the bias correction folded into the
-step size and epsilon added to the square root of the second moment, as Keras does) in one op.
+(``benchmarks/fused_adam.py``). :class:`FusedAdam` hands each weight to TensorFlow's
+``ResourceApplyAdam`` kernel instead, which does the same update (Kingma and Ba 2015, with the bias
+correction folded into the step size and epsilon added to the square root of the second moment,
+as Keras does) in one op.
 
 Results agree with Keras' Adam to floating-point rounding, not bit for bit: the kernel orders the
 arithmetic differently, and training amplifies such differences as it does any change of seed.

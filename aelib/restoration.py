@@ -140,8 +140,7 @@ def espcn(
     from .upsampling import DepthToSpace
 
     fn = "espcn"
-    if not isinstance(residual, (bool, np.bool_)):
-        raise ValueError(f"{fn}(): residual must be True or False, got {residual!r}")
+    residual = _validate.flag(residual, "residual", fn)
     r = _validate.integer(factor, "factor", fn, minimum=2)
     h, w, channels = _validate.shape(input_shape, fn)
     filters = _validate.integers(filters, "filters", fn)
@@ -234,8 +233,7 @@ def encoder_decoder(
     out_channels = _validate.integer(out_channels, "out_channels", fn, minimum=1)
     if out_activation is not None:
         _validate.choice(out_activation, "out_activation", fn, ("sigmoid", "softmax", "linear"))
-    if not isinstance(skips, (bool, np.bool_)):
-        raise ValueError(f"{fn}(): skips must be True or False, got {skips!r}")
+    skips = _validate.flag(skips, "skips", fn)
     layers = keras.layers
 
     def block(h, f, tag):

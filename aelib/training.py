@@ -116,8 +116,7 @@ def fit_pairs(
     epochs = _validate.integer(epochs, "epochs", fn, minimum=1)
     batch_size = _validate.integer(batch_size, "batch_size", fn, minimum=1)
     lr = _validate.number(lr, "lr", fn, minimum=0, exclusive=True)
-    if not isinstance(fused_adam, bool):
-        raise ValueError(f"{fn}(): fused_adam must be True or False, got {fused_adam!r}")
+    fused_adam = _validate.flag(fused_adam, "fused_adam", fn)
     n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
     steps = max(1, math.ceil(n / batch_size) * epochs)
     if fused_adam:

@@ -349,8 +349,9 @@ class KLWarmup(keras.callbacks.Callback):
     learnt to use the code; warming it up lets the reconstruction term shape the code first (Bowman
     et al. 2016; Sonderby et al. 2016). The ramp moves at every batch callback when the number of
     steps per epoch is known, else every epoch; Keras calls batch callbacks once per execution, so
-    with ``steps_per_execution=k`` it moves every ``k`` batches. The value in use at the end of each epoch is added to the logs
-    as ``beta``; when training ends, ``beta`` is set back to the target.
+    with ``steps_per_execution=k`` it moves every ``k`` batches. The value in use at the end of
+    each epoch is added to the logs as ``beta``; when training ends, ``beta`` is set back to the
+    target.
 
     Args:
         epochs: length of the ramp in epochs (> 0).

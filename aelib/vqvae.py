@@ -184,9 +184,7 @@ class VectorQuantizer(layers.Layer):
         self.num_codes = _validate.integer(num_codes, "num_codes", fn, minimum=2)
         self.code_dim = _validate.integer(code_dim, "code_dim", fn, minimum=1)
         self.beta = _check_beta(beta, fn)
-        if not isinstance(ema, (bool, np.bool_)):
-            raise ValueError(f"{fn}(): ema must be True or False, got {ema!r}")
-        self.ema = bool(ema)
+        self.ema = _validate.flag(ema, "ema", fn)
         self.decay = _check_decay(decay, fn)
         self.epsilon = _validate.number(epsilon, "epsilon", fn, minimum=0.0, exclusive=True)
 

@@ -258,3 +258,15 @@ def test_no_module_uses_another_modules_private_helpers():
     found = {p.name: _private_reaches(p) for p in sorted(AELIB.glob("*.py"))}
     bad = {name: f for name, f in found.items() if f}
     assert not bad, f"private helpers of other modules in use (move them to _validate): {bad}"
+
+
+@pytest.mark.parametrize("value", [True, False, np.bool_(True), np.bool_(False)])
+def test_flag_accepts_python_and_numpy_booleans(value):
+    got = _validate.flag(value, "skips", "f")
+    assert type(got) is bool and got == bool(value)
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", None, np.array([True])])
+def test_flag_refuses_anything_else(value):
+    with pytest.raises(ValueError, match=r"f\(\): skips must be True or False, got"):
+        _validate.flag(value, "skips", "f")
