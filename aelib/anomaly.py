@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import _validate
+from . import _validate, models
 from .data import subset_indices
 from .metrics import per_sample_mse
 
@@ -61,7 +61,7 @@ def reconstruction_errors(model, x, batch_size: int = 512) -> np.ndarray:
             f"reconstruction_errors(): x must be a non-empty batch (n, ...), got shape {x.shape}"
         )
     batch_size = _validate.integer(batch_size, "batch_size", "reconstruction_errors", minimum=1)
-    x_hat = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    x_hat = np.asarray(models.predict(model, x, batch_size), dtype=np.float64)
     if x_hat.shape != x.shape:
         raise ValueError(
             f"reconstruction_errors(): the model returned shape {x_hat.shape} for input {x.shape}"
@@ -199,10 +199,8 @@ class AEScorer:
         x = np.asarray(x, dtype=np.float32)
         if x.ndim < 2 or len(x) == 0:
             raise ValueError(f"AEScorer: x must be a non-empty batch (n, ...), got shape {x.shape}")
-        codes = self.model.get_layer("encoder").predict(x, batch_size=self.batch_size, verbose=0)
-        x_hat = self.model.get_layer("decoder").predict(
-            codes, batch_size=self.batch_size, verbose=0
-        )
+        codes = models.predict(self.model.get_layer("encoder"), x, self.batch_size)
+        x_hat = models.predict(self.model.get_layer("decoder"), codes, self.batch_size)
         res = (x.astype(np.float64) - np.asarray(x_hat, dtype=np.float64)).reshape(len(x), -1)
         return res, np.asarray(codes, dtype=np.float64).reshape(len(x), -1)
 

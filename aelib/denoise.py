@@ -532,12 +532,49 @@ FILTER_GRIDS = {name: GRIDS[name] for name in FILTERS}
 PCA_GRID = (4, 8, 16, 32, 64, 128)  # components kept by PCAProjection
 
 
+class Corrected:
+    """A denoiser whose output may be corrected afterwards: one method with a pair parameter.
+
+    ``Corrected(method, correction)(noisy, (p, True))`` is ``correction(method(noisy, p))`` and
+    ``(p, False)`` is ``method(noisy, p)`` as it is. Tuning the pair decides on validation images
+    whether the correction helps, e.g. :func:`unclip` after a filter made for unclipped noise.
+    :func:`tune` runs ``method`` once for each ``p`` of its grid and scores that output both ways.
+
+    Args:
+        method: ``method(noisy, p) -> restored``.
+        correction: ``correction(restored) -> restored``.
+    """
+
+    def __init__(self, method, correction):
+        for name, f in (("method", method), ("correction", correction)):
+            if not callable(f):
+                raise TypeError(f"Corrected(): {name} must be a function, got {f!r}")
+        self.method = method
+        self.correction = correction
+
+    @staticmethod
+    def split(parameter, fn: str = "Corrected") -> tuple:
+        """``(p, apply)`` from a pair parameter, checked."""
+        if not isinstance(parameter, (tuple, list)) or len(parameter) != 2:
+            raise ValueError(
+                f"{fn}(): a Corrected method takes a pair (parameter, apply the correction), "
+                f"got {parameter!r}"
+            )
+        return parameter[0], _validate.flag(parameter[1], "the pair's second element", fn)
+
+    def __call__(self, noisy, parameter) -> np.ndarray:
+        p, apply = self.split(parameter)
+        restored = self.method(noisy, p)
+        return self.correction(restored) if apply else restored
+
+
 def tune(method, noisy, clean, grid: Sequence):
     """Choose a denoiser's parameter by mean PSNR on a validation pair (never on the test set).
 
     Args:
         method: ``method(noisy, parameter) -> restored`` (a function of :data:`METHODS`, a
-            :class:`PCAProjection`, ...).
+            :class:`PCAProjection`, ...). For a :class:`Corrected` method the parameters are
+            pairs, and each of their first elements is run once.
         noisy: corrupted validation images ``(n, h, w, c)`` in [0, 1].
         clean: the same images before corruption.
         grid: the parameters to try (at least one).
@@ -554,7 +591,15 @@ def tune(method, noisy, clean, grid: Sequence):
     grid = tuple(grid)
     if not grid:
         raise ValueError("tune(): grid is empty")
-    scores = {p: mean_psnr(clean, method(noisy, p)) for p in grid}
+    if isinstance(method, Corrected):
+        runs, scores = {}, {}  # the method's output for each p, then scored as it is and corrected
+        for pair in grid:
+            p, apply = Corrected.split(pair, "tune")
+            if p not in runs:
+                runs[p] = method.method(noisy, p)
+            scores[pair] = mean_psnr(clean, method.correction(runs[p]) if apply else runs[p])
+    else:
+        scores = {p: mean_psnr(clean, method(noisy, p)) for p in grid}
     best = max(scores, key=scores.get)
     return best, scores
 
@@ -621,7 +666,7 @@ def posterior_mean(noisy, prior, sigma: float, chunk: int = 256):
 
 
 __all__ = [
-    "CORRUPTIONS", "CorruptedBatches", "FILTERS", "FILTER_GRIDS", "GRIDS", "METHODS",
+    "CORRUPTIONS", "Corrected", "CorruptedBatches", "FILTERS", "FILTER_GRIDS", "GRIDS", "METHODS",
     "OTHER_MARK", "PCAProjection", "PCA_GRID", "WATERMARK", "bm3d_available", "bm3d_denoise",
     "clipped_mean", "corrupt", "corrupt_mixed", "gaussian_blur", "gaussian_noise", "glyph",
     "median_filter", "non_local_means", "posterior_mean", "random_erasing", "salt_and_pepper",

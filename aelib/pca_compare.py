@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _validate, metrics, training
+from . import _validate, metrics, models, training
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, n_val: int, seed: int = 0):
@@ -144,7 +144,7 @@ def train_runs(
             )
         runs.seconds += t.seconds
         runs.val_curves.append([float(v) for v in hist.history.get("val_loss", [])])
-        runs.test_mse.append(metrics.mse(x_test, model.predict(x_test, verbose=0, batch_size=1000)))
+        runs.test_mse.append(metrics.mse(x_test, models.predict(model, x_test, 1000)))
         if keep_models:
             runs.models.append(model)
     return runs

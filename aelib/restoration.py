@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate
+from . import _validate, models
 
 # --------------------------------------------------------------------------------------------------
 # Resolution: downscaling and the bicubic baseline
@@ -313,8 +313,8 @@ def matched_filters(
 
 
 def predict(model, x, batch_size: int = 256) -> np.ndarray:
-    """``model.predict`` without the progress bar, as a NumPy array."""
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+    """The model's outputs for ``x`` as a NumPy array (:func:`aelib.models.predict`)."""
+    return np.asarray(models.predict(model, x, batch_size))
 
 
 def clip_unit(images) -> np.ndarray:

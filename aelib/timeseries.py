@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate
+from . import _validate, models
 
 # --------------------------------------------------------------------------------------------------
 # Preparing a series
@@ -229,7 +229,7 @@ def window_step_errors(model, w, batch_size: int = 512) -> np.ndarray:
             f"window_step_errors(): w must be windows (n, length, channels), got {w.shape}"
         )
     batch_size = _validate.integer(batch_size, "batch_size", "window_step_errors", minimum=1)
-    rec = np.asarray(model.predict(w, batch_size=batch_size, verbose=0))
+    rec = np.asarray(models.predict(model, w, batch_size))
     return np.mean((rec - w) ** 2, axis=2)
 
 

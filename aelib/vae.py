@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from . import _validate
+from . import _validate, models
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("dense", "conv")
@@ -287,7 +287,7 @@ class VAE(_validate.ImagesOnlyFit, keras.Model):
     def encode(self, x, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
         """Posterior means and log-variances of images ``x`` (n, h, w, c): two arrays ``(n, latent_dim)``."""
         x = _as_images(x, self.image_shape, "any", "VAE.encode")
-        mean, log_var = self.encoder.predict(x, batch_size=batch_size, verbose=0)
+        mean, log_var = models.predict(self.encoder, x, batch_size)
         return np.asarray(mean), np.asarray(log_var)
 
     def sample_posterior(self, x, seed: int = 0, batch_size: int = 1000) -> np.ndarray:
@@ -304,7 +304,7 @@ class VAE(_validate.ImagesOnlyFit, keras.Model):
             raise ValueError(
                 f"VAE.decode(): z must have shape (n, {self.latent_dim}), got {z.shape}"
             )
-        out = self.decoder.predict(z, batch_size=batch_size, verbose=0)
+        out = models.predict(self.decoder, z, batch_size)
         return np.asarray(ops.convert_to_numpy(ops.sigmoid(out)))
 
     def reconstruct(self, x, batch_size: int = 1000) -> np.ndarray:
@@ -734,7 +734,7 @@ class ActivityMonitor(keras.callbacks.Callback):
         self.activity: list[np.ndarray] = []
 
     def on_epoch_end(self, epoch, logs=None):
-        mean, _ = self.model.encoder.predict(self.x, batch_size=1000, verbose=0)
+        mean, _ = models.predict(self.model.encoder, self.x, 1000)
         self.activity.append(unit_activity(np.asarray(mean)))
 
     def active(self, threshold: float = 0.01) -> list[int]:

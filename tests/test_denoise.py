@@ -263,6 +263,38 @@ def test_tune_filter_picks_the_best_on_validation():
         denoise.tune_filter("median filter", noisy[:2], x)
 
 
+def test_corrected_runs_the_method_once_per_value_and_scores_both_ways():
+    rng = np.random.default_rng(0)
+    x = np.clip(rng.random((6, 28, 28, 1)) * 0.6 + 0.2, 0, 1).astype(np.float32)
+    noisy = denoise.gaussian_noise(x, 0.5, seed=1)
+    calls = []
+
+    def blur(z, s):
+        calls.append(s)
+        return denoise.gaussian_blur(z, s)
+
+    def unclip(y):
+        return denoise.unclip(y, 0.5)
+
+    method = denoise.Corrected(blur, unclip)
+    np.testing.assert_array_equal(method(noisy, (1.0, False)), denoise.gaussian_blur(noisy, 1.0))
+    np.testing.assert_array_equal(
+        method(noisy, (1.0, True)), unclip(denoise.gaussian_blur(noisy, 1.0))
+    )
+    calls.clear()
+    grid = [(s, u) for s in (0.5, 1.0, 1.5) for u in (False, True)]
+    best, scores = denoise.tune(method, noisy, x, grid)
+    assert calls == [0.5, 1.0, 1.5]  # one run per value, not per pair
+    expected = {pair: metrics.mean_psnr(x, method(noisy, pair)) for pair in grid}
+    assert scores == pytest.approx(expected, abs=0) and best == max(expected, key=expected.get)
+    with pytest.raises(ValueError, match=r"tune\(\): a Corrected method takes a pair"):
+        denoise.tune(method, noisy, x, [1.0])
+    with pytest.raises(ValueError, match="the pair's second element must be True or False, got 1"):
+        method(noisy, (1.0, 1))
+    with pytest.raises(TypeError, match="Corrected\\(\\): correction must be a function"):
+        denoise.Corrected(blur, 0.5)
+
+
 skimage = pytest.importorskip("skimage")
 
 

@@ -66,3 +66,28 @@ def test_training_lowers_loss_and_save_load_roundtrip(tmp_path):
         again.predict(x[:4], verbose=0), m.predict(x[:4], verbose=0), atol=1e-6
     )
     assert models.encoder_of(again).output.shape[-1] == 4
+
+
+def test_predict_matches_keras_predict_in_batches_and_for_several_inputs_and_outputs():
+    m = models.conv_autoencoder((28, 28, 1), code_size=4, filters=(8, 16))
+    x = np.random.default_rng(0).random((11, 28, 28, 1), dtype=np.float32)
+    expected = m.predict(x, verbose=0)
+    for batch_size in (1, 4, 11, 500):  # slices of every size, the last one short
+        out = models.predict(m, x, batch_size)
+        assert isinstance(out, np.ndarray) and out.shape == (11, 28, 28, 1)
+        np.testing.assert_allclose(out, expected, atol=1e-5)
+    a, b = keras.Input((3,)), keras.Input((2,))
+    joined = keras.layers.Concatenate()([a, b])
+    two = keras.Model([a, b], [keras.layers.Dense(1)(joined), joined])
+    xa, xb = np.arange(15.0, dtype=np.float32).reshape(5, 3), np.ones((5, 2), np.float32)
+    first, second = models.predict(two, [xa, xb], batch_size=2)
+    np.testing.assert_allclose(second, np.concatenate([xa, xb], axis=1))
+    np.testing.assert_allclose(first, two.predict([xa, xb], verbose=0)[0], atol=1e-5)
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        models.predict(two, [xa, xb[:4]])
+    with pytest.raises(ValueError, match="x holds no samples"):
+        models.predict(m, x[:0])
+    with pytest.raises(ValueError, match="x is an empty list"):
+        models.predict(m, [])
+    with pytest.raises(ValueError, match="batch_size"):
+        models.predict(m, x, batch_size=0)

@@ -101,7 +101,7 @@ def test_a_conv_autoencoder_learns_a_periodic_series():
 class _Shift:
     """A stand-in model: its reconstruction is the window plus a constant."""
 
-    def predict(self, w, batch_size=None, verbose=0):
+    def predict_on_batch(self, w):
         return w + 1.0
 
 
