@@ -203,8 +203,8 @@ def predict(model, x, batch_size: int = 256):
     """``model.predict(x, verbose=0)`` as NumPy arrays, without its set-up cost on every call.
 
     ``model.predict`` wraps its input in a dataset and an iterator each time it is called: about
-    50 ms on a CPU, more than the prediction itself for a few hundred 28x28 images, and a notebook
-    that scores many models on several noise levels calls it a hundred times. This function hands
+    50 ms on a two-core CPU, more than predicting a hundred 28x28 images takes, and a notebook that
+    scores many models on several noise levels calls it a hundred times. This function hands
     each slice of ``batch_size`` inputs straight to the model's compiled prediction step
     (``model.predict_on_batch``): the same step, so the same outputs (up to floating-point
     rounding, which can depend on how many inputs share a batch).
