@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from . import _validate
 
 ACTIVATIONS_OUT = ("sigmoid", "linear")
@@ -220,8 +222,6 @@ def predict(model, x, batch_size: int = 256):
     """
     fn = "predict"
     batch_size = _validate.integer(batch_size, "batch_size", fn, minimum=1)
-    import numpy as np
-
     several = isinstance(x, (list, tuple))
     inputs = [np.asarray(a) for a in (x if several else [x])]
     if not inputs:
@@ -237,14 +237,15 @@ def predict(model, x, batch_size: int = 256):
     n = sizes.pop()
     if n == 0:
         raise ValueError(f"{fn}(): x holds no samples; give at least one")
-    parts = []
-    for start in range(0, n, batch_size):
-        chunk = [a[start : start + batch_size] for a in inputs]
-        out = model.predict_on_batch(chunk if several else chunk[0])
-        parts.append([np.asarray(o) for o in out] if isinstance(out, (list, tuple)) else out)
-    if isinstance(parts[0], list):
-        return [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
-    return np.concatenate([np.asarray(p) for p in parts])
+    outs = [
+        model.predict_on_batch(
+            [a[i : i + batch_size] for a in inputs] if several else inputs[0][i : i + batch_size]
+        )
+        for i in range(0, n, batch_size)
+    ]
+    if isinstance(outs[0], (list, tuple)):  # several outputs: one array for each
+        return [np.concatenate([np.asarray(o[k]) for o in outs]) for k in range(len(outs[0]))]
+    return np.concatenate([np.asarray(o) for o in outs])
 
 
 # --- Inspecting a model: a layer-by-layer table and the receptive field of each spatial layer ---
